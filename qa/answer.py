@@ -1,0 +1,75 @@
+"""Pick the answer: the best whole sentence of the retrieved passages, or an abstention.
+
+Every sentence inside the top passages is a candidate. Its score mixes the cosine between the
+question and the sentence's vector (pooled at build time from the chunk's token embeddings) with
+the share of the question's content words that the sentence holds. Below ``min_score`` the
+answer abstains.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+
+MIN_SCORE = 0.35
+KEYWORD_WEIGHT = 0.15
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A sentence of the corpus scored against a question."""
+
+    row: int  # row in the sentence table
+    doc_row: int
+    start: int
+    end: int
+    score: float
+
+
+@lru_cache(maxsize=1)
+def _stemmer() -> Any:
+    import Stemmer
+
+    return Stemmer.Stemmer("english")
+
+
+@lru_cache(maxsize=1)
+def _stopwords() -> frozenset[str]:
+    from bm25s.stopwords import STOPWORDS_EN
+
+    return frozenset(STOPWORDS_EN)
+
+
+def terms(text: str) -> set[str]:
+    """Lower-cased, stemmed content words of ``text``."""
+    words = [w for w in _WORD.findall(text.lower()) if w not in _stopwords()]
+    return set(_stemmer().stemWords(words))
+
+
+def score_candidates(
+    question: str,
+    question_vector: np.ndarray,
+    rows: np.ndarray,
+    sentences: np.ndarray,
+    sentence_vectors: np.ndarray,
+    texts: list[str],
+) -> list[Candidate]:
+    """Candidates for the sentence rows ``rows`` (with their ``texts``), best first."""
+    if len(rows) == 0:
+        return []
+    cosines = np.asarray(sentence_vectors[rows], dtype=np.float32) @ question_vector
+    wanted = terms(question)
+    candidates = []
+    for row, cosine, text in zip(rows, cosines, texts):
+        overlap = len(wanted & terms(text)) / len(wanted) if wanted else 0.0
+        doc_row, start, end = (int(v) for v in sentences[row])
+        score = float(cosine) + KEYWORD_WEIGHT * overlap
+        candidates.append(Candidate(int(row), doc_row, start, end, score))
+    candidates.sort(key=lambda c: (-c.score, c.row))
+    return candidates

@@ -1,0 +1,159 @@
+"""The ``qa`` command: build, ask, eval, serve. It prints; the library does not."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from qa.errors import QAError
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="qa: %(message)s",
+        stream=sys.stderr,
+    )
+    try:
+        return int(args.run(args) or 0)
+    except (QAError, ValueError, FileNotFoundError) as error:
+        print(f"qa: error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="qa", description="Answers from your documents, quoted verbatim, with citations."
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log what happens")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    build = commands.add_parser("build", help="build the index of a corpus folder")
+    build.add_argument("corpus", nargs="?", help="corpus folder (default: corpus/)")
+    build.add_argument("--index", help="index folder (default: index/)")
+    build.add_argument("--model", help="sentence-transformers model name or path")
+    build.add_argument("--quiet", action="store_true", help="no progress bar")
+    build.set_defaults(run=_build)
+
+    ask = commands.add_parser("ask", help="answer a question")
+    ask.add_argument("question")
+    _add_query_options(ask)
+    ask.add_argument("--min-score", type=float, help="abstain below this score")
+    ask.add_argument("--json", action="store_true", help="print the answer as JSON")
+    ask.set_defaults(run=_ask)
+
+    evaluate = commands.add_parser("eval", help="evaluate answers against a question set")
+    evaluate.add_argument("questions", help="question set: .jsonl, .csv or SQuAD .json")
+    _add_query_options(evaluate)
+    evaluate.add_argument("--min-score", type=float, help="abstain below this score")
+    evaluate.add_argument("--output", help="write the JSON report here")
+    evaluate.add_argument("--csv", help="write one row per question here")
+    evaluate.set_defaults(run=_eval)
+
+    serve = commands.add_parser("serve", help="serve the web chat")
+    serve.add_argument("--host", help="address to bind (default: 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port (default: 7860)")
+    serve.set_defaults(run=_serve)
+    return parser
+
+
+def _add_query_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--index", help="index folder (default: index/, built when needed)")
+    parser.add_argument("--k", type=int, default=5, help="passages to retrieve (default: 5)")
+    parser.add_argument("--mode", choices=("hybrid", "dense", "keyword"), help="retrieval mode")
+
+
+def _build(args: argparse.Namespace) -> int:
+    import qa
+
+    index = qa.build_index(
+        args.corpus, args.index, model=args.model, show_progress=False if args.quiet else None
+    )
+    counts = index.manifest["counts"]
+    print(
+        f"Indexed {counts['documents']} documents as {counts['chunks']} chunks "
+        f"({counts['sentences']} sentences) with {index.model_name} into {index.path}"
+    )
+    return 0
+
+
+def _ask(args: argparse.Namespace) -> int:
+    import qa
+
+    index = qa.load_index(args.index)
+    answer = index.ask(args.question, args.k, mode=args.mode, min_score=args.min_score)
+    if args.json:
+        print(json.dumps(answer_dict(answer), indent=2, ensure_ascii=False))
+        return 0
+    if answer.abstained:
+        print("Not found in the documents. Possibly related:")
+    else:
+        print(answer.text)
+    print()
+    for passage in answer.citations:
+        where = ", ".join(
+            part
+            for part in (
+                passage.title,
+                passage.section and f"section {passage.section!r}",
+                passage.page and f"page {passage.page}",
+                f"chars {passage.start}-{passage.end}",
+            )
+            if part
+        )
+        print(f"[{passage.rank}] {where}")
+    return 0
+
+
+def answer_dict(answer: Any) -> dict[str, Any]:
+    """An Answer as JSON-ready data (the same shape as the web API's)."""
+    return {
+        "question": answer.question,
+        "answer": answer.text,
+        "abstained": answer.abstained,
+        "score": answer.score,
+        "doc_id": answer.doc_id,
+        "start": answer.start,
+        "end": answer.end,
+        "span": None if answer.span is None else {"start": answer.span[0], "end": answer.span[1]},
+        "citations": [asdict(p) for p in answer.citations],
+    }
+
+
+def _eval(args: argparse.Namespace) -> int:
+    import qa
+
+    if not Path(args.questions).is_file():
+        raise FileNotFoundError(f"No question set at {args.questions}")
+    index = qa.load_index(args.index)
+    report = qa.evaluate(
+        args.questions, index=index, k=args.k, mode=args.mode, min_score=args.min_score
+    )
+    print(report.summary_table())
+    if args.output:
+        report.write_json(args.output)
+        print(f"Report written to {args.output}")
+    if args.csv:
+        report.write_csv(args.csv)
+        print(f"Rows written to {args.csv}")
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from qa.web import serve
+
+    serve(host=args.host, port=args.port)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,285 @@
+"""Read a corpus folder into Documents: .txt, .md (front matter), .html, .pdf and .jsonl.
+
+A document's id is its path relative to the corpus folder (``notes/a.md``); a JSONL record keeps
+its own ``id``. Files that cannot be read are skipped with a warning naming the file and why.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from qa.errors import CorpusNotFoundError, EmptyCorpusError
+from qa.types import Document
+
+logger = logging.getLogger(__name__)
+
+FORMATS = (".txt", ".md", ".html", ".htm", ".pdf", ".jsonl")
+
+# A line standing alone between blank lines, short and without closing punctuation, reads as a
+# heading ("Governance and Funding Progress"); Markdown "#" lines always do.
+_MD_HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t#]*$", re.MULTILINE)
+_PLAIN_HEADING_MAX_CHARS = 80
+
+
+def corpus_files(corpus_dir: Path, *, warn: bool = True) -> list[Path]:
+    """The files of ``corpus_dir`` that the loader reads, sorted; hidden files are left out."""
+    if not corpus_dir.is_dir():
+        raise CorpusNotFoundError(
+            f"No corpus folder at {corpus_dir}; create it and put documents in it "
+            f"({', '.join(FORMATS)}), or point QA_CORPUS_DIR at one."
+        )
+    files = []
+    for path in sorted(corpus_dir.rglob("*")):
+        relative = path.relative_to(corpus_dir)
+        if any(part.startswith(".") for part in relative.parts) or not path.is_file():
+            continue
+        if path.suffix.lower() not in FORMATS:
+            if warn:
+                logger.warning(
+                    "Skipping %s: unsupported format (reads %s)", relative, ", ".join(FORMATS)
+                )
+            continue
+        files.append(path)
+    return files
+
+
+def file_hash(path: Path) -> str:
+    """sha256 of the file's bytes, as hex."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def load_corpus(corpus_dir: Path | str) -> list[Document]:
+    """Read every supported file below ``corpus_dir`` into Documents, in path order."""
+    return read_corpus(corpus_dir)[0]
+
+
+def read_corpus(corpus_dir: Path | str) -> tuple[list[Document], dict[str, str]]:
+    """The documents of ``corpus_dir`` and the sha256 of each file's bytes, by relative path.
+
+    Each file is read once and hashed from the same bytes it is parsed from, so the hashes
+    always describe the text that was indexed, even when files change during a build.
+    """
+    corpus_dir = Path(corpus_dir)
+    documents: list[Document] = []
+    hashes: dict[str, str] = {}
+    seen: set[str] = set()
+    for path in corpus_files(corpus_dir):
+        source = path.relative_to(corpus_dir).as_posix()
+        try:
+            data = path.read_bytes()
+        except OSError as error:
+            logger.warning("Skipping %s: cannot read it: %s", source, error)
+            continue
+        hashes[source] = hashlib.sha256(data).hexdigest()
+        for document in parse_file(data, source):
+            if document.id in seen:
+                logger.warning("Skipping a second document with id %r in %s", document.id, source)
+                continue
+            seen.add(document.id)
+            documents.append(document)
+    if not documents:
+        raise EmptyCorpusError(
+            f"No readable document in {corpus_dir}; add files in one of these formats: "
+            f"{', '.join(FORMATS)}."
+        )
+    return documents, hashes
+
+
+def corpus_hashes(corpus_dir: Path | str) -> dict[str, str]:
+    """sha256 of each file the loader reads, by path relative to ``corpus_dir``."""
+    corpus_dir = Path(corpus_dir)
+    hashes = {}
+    for path in corpus_files(corpus_dir, warn=False):
+        try:
+            hashes[path.relative_to(corpus_dir).as_posix()] = file_hash(path)
+        except OSError:
+            continue
+    return hashes
+
+
+def corpus_fingerprint(corpus_dir: Path | str) -> tuple[tuple[str, int, int], ...]:
+    """Path, size and modification time of each file the loader reads: cheap change detection."""
+    corpus_dir = Path(corpus_dir)
+    if not corpus_dir.is_dir():
+        return ()
+    rows = []
+    for path in corpus_files(corpus_dir, warn=False):
+        info = path.stat()
+        rows.append((path.relative_to(corpus_dir).as_posix(), info.st_size, info.st_mtime_ns))
+    return tuple(rows)
+
+
+def parse_file(data: bytes, source: str) -> list[Document]:
+    """The documents in one file's bytes; a file that cannot be parsed gives none and a warning."""
+    suffix = Path(source).suffix.lower()
+    stem = Path(source).stem
+    try:
+        if suffix == ".jsonl":
+            return list(_read_jsonl(data, source))
+        if suffix == ".pdf":
+            document = _read_pdf(data, source, stem)
+        elif suffix in (".html", ".htm"):
+            document = _read_html(data, source, stem)
+        elif suffix == ".md":
+            document = _read_markdown(data, source, stem)
+        else:
+            document = _read_text(data, source, stem)
+    except Exception as error:  # one bad file must not stop the build
+        logger.warning("Skipping %s: %s: %s", source, type(error).__name__, error)
+        return []
+    if not document.text.strip():
+        logger.warning("Skipping %s: no text in it", source)
+        return []
+    return [document]
+
+
+def decode(data: bytes, source: str) -> str:
+    """UTF-8 (with or without BOM); invalid bytes become U+FFFD, with a warning."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        logger.warning("%s is not valid UTF-8 (%s); decoding leniently", source, error.reason)
+        return data.decode("utf-8-sig", errors="replace")
+
+
+def _normalise_newlines(text: str) -> str:
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _read_text(data: bytes, source: str, stem: str) -> Document:
+    text = _normalise_newlines(decode(data, source))
+    return Document(
+        id=source,
+        title=_first_line_title(text) or stem,
+        text=text,
+        source=source,
+        sections=find_headings(text),
+    )
+
+
+def _read_markdown(data: bytes, source: str, stem: str) -> Document:
+    import frontmatter
+
+    post = frontmatter.loads(_normalise_newlines(decode(data, source)))
+    metadata = {key: _jsonable(value) for key, value in post.metadata.items()}
+    text = post.content
+    sections = find_headings(text)
+    title = str(metadata.pop("title", "") or "") or (sections[0][1] if sections else "")
+    return Document(
+        id=source,
+        title=title or _first_line_title(text) or stem,
+        text=text,
+        metadata=metadata,
+        source=source,
+        sections=sections,
+    )
+
+
+def _read_html(data: bytes, source: str, stem: str) -> Document:
+    from qa.extract import html_to_text
+
+    text, title, sections = html_to_text(decode(data, source))
+    return Document(id=source, title=title or stem, text=text, source=source, sections=sections)
+
+
+def _read_pdf(data: bytes, source: str, stem: str) -> Document:
+    from qa.extract import pdf_to_text
+
+    text, pages, metadata = pdf_to_text(data)
+    title = str(metadata.pop("title", "") or "")
+    return Document(
+        id=source,
+        title=title or _first_line_title(text) or stem,
+        text=text,
+        metadata=metadata,
+        source=source,
+        sections=find_headings(text),
+        pages=pages,
+    )
+
+
+def _read_jsonl(data: bytes, source: str) -> Iterator[Document]:
+    text = decode(data, source)
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+            body = record["text"]
+            if not isinstance(body, str):
+                raise TypeError("'text' must be a string")
+            metadata = record.get("metadata") or {}
+            if not isinstance(metadata, dict):
+                raise TypeError("'metadata' must be an object")
+        except (ValueError, KeyError, TypeError) as error:
+            logger.warning(
+                "Skipping %s line %d: %s: %s", source, number, type(error).__name__, error
+            )
+            continue
+        body = _normalise_newlines(body)
+        if not body.strip():
+            logger.warning("Skipping %s line %d: no text in it", source, number)
+            continue
+        doc_id = str(record.get("id") or f"{source}:{number}")
+        yield Document(
+            id=doc_id,
+            title=str(record.get("title") or doc_id),
+            text=body,
+            metadata=metadata,
+            source=f"{source}:{number}",
+            sections=find_headings(body),
+        )
+
+
+def find_headings(text: str) -> tuple[tuple[int, str], ...]:
+    """``(start, heading)`` of Markdown headings and of short stand-alone title lines."""
+    headings: list[tuple[int, str]] = []
+    offset = 0
+    lines = text.split("\n")
+    for number, line in enumerate(lines):
+        stripped = line.strip()
+        match = _MD_HEADING.match(line)
+        if match:
+            headings.append((offset, match.group(2).strip()))
+        elif (
+            stripped
+            and len(stripped) <= _PLAIN_HEADING_MAX_CHARS
+            and number > 0
+            and not lines[number - 1].strip()
+            and (number + 1 == len(lines) or not lines[number + 1].strip())
+            and stripped[-1] not in ".!?,;\"”'’)"
+            and any(char.isalpha() for char in stripped)
+            and stripped[0].isupper()
+        ):
+            headings.append((offset + line.index(stripped[0]), stripped.rstrip(":")))
+        offset += len(line) + 1
+    return tuple(headings)
+
+
+def _first_line_title(text: str) -> str:
+    for line in text.split("\n"):
+        if line.strip():
+            line = line.strip().lstrip("#").strip()
+            return line if len(line) <= 200 else ""
+    return ""
+
+
+def _jsonable(value: Any) -> Any:
+    """Front-matter values as JSON types (YAML dates become ISO strings)."""
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    if isinstance(value, list):
+        return [_jsonable(item) for item in value]
+    if isinstance(value, dict):
+        return {str(key): _jsonable(item) for key, item in value.items()}
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)

@@ -1,0 +1,220 @@
+"""``qa.Index``: a loaded index that retrieves passages and answers questions."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from qa import answer as answering
+from qa import retrieval, store
+from qa.embedding import Encoder, get_encoder
+from qa.errors import EmptyQuestionError
+from qa.types import Answer, Document, Passage
+
+logger = logging.getLogger(__name__)
+
+_KEY_SHIFT = 1 << 40  # (document row, offset) packed into one sortable int64
+
+
+class Index:
+    """An index loaded from disk: documents, chunk vectors, sentence vectors and BM25.
+
+    Safe to query from many threads. Build one with ``qa.build_index``, load one with
+    ``qa.load_index``.
+    """
+
+    def __init__(self, stored: store.Stored, encoder: Encoder | None = None) -> None:
+        self._stored = stored
+        self.path: Path = stored.path.parent
+        self.manifest: dict[str, Any] = stored.manifest
+        self.documents: list[Document] = stored.documents
+        self._by_id = {document.id: row for row, document in enumerate(self.documents)}
+        self._chunks = stored.chunks
+        self._sentences = stored.sentences
+        self._sentence_keys = stored.sentences[:, 0] * _KEY_SHIFT + stored.sentences[:, 1]
+        self._encoder = encoder
+
+    @classmethod
+    def load(cls, index_dir: Path | str) -> Index:
+        """Load the index in ``index_dir`` (checked against its manifest)."""
+        return cls(store.load(Path(index_dir)))
+
+    def __repr__(self) -> str:
+        counts = self.manifest.get("counts", {})
+        return (
+            f"Index({str(self.path)!r}, documents={counts.get('documents')}, "
+            f"chunks={counts.get('chunks')}, model={self.model_name!r})"
+        )
+
+    def __len__(self) -> int:
+        """The number of chunks."""
+        return len(self._chunks)
+
+    @property
+    def model_name(self) -> str:
+        return str(self.manifest["model"]["name"])
+
+    @property
+    def encoder(self) -> Encoder:
+        if self._encoder is None:
+            self._encoder = get_encoder(self.model_name)
+        return self._encoder
+
+    def document(self, doc_id: str) -> Document:
+        """The document with id ``doc_id``."""
+        try:
+            return self.documents[self._by_id[doc_id]]
+        except KeyError:
+            raise KeyError(
+                f"No document {doc_id!r} in this index; see Index.documents for the ids"
+            ) from None
+
+    # -- retrieval ---------------------------------------------------------------------------
+
+    def retrieve(self, question: str, k: int = 5, *, mode: str | None = None) -> list[Passage]:
+        """The ``k`` best passages for ``question``, best first."""
+        return self.retrieve_many([question], k, mode=mode)[0]
+
+    def retrieve_many(
+        self, questions: Sequence[str], k: int = 5, *, mode: str | None = None
+    ) -> list[list[Passage]]:
+        """``retrieve`` for many questions, with one batched encode."""
+        hits, _ = self._search(questions, k, mode)
+        return [
+            [self._passage(row, score, rank) for rank, (row, score) in enumerate(h, 1)]
+            for h in hits
+        ]
+
+    def _search(
+        self, questions: Sequence[str], k: int, mode: str | None
+    ) -> tuple[list[retrieval.Hits], np.ndarray]:
+        if isinstance(questions, str):
+            raise TypeError("retrieve_many takes a list of questions; use retrieve for one")
+        if not isinstance(k, int) or isinstance(k, bool) or k <= 0:
+            raise ValueError(f"k must be a whole number of 1 or more, got {k!r}")
+        mode = retrieval.check_mode(mode)
+        questions = [_clean_question(q) for q in questions]
+        vectors = self.encoder.encode(questions)
+        depth = max(k, retrieval.FUSION_DEPTH) if mode == "hybrid" else k
+        dense = retrieval.dense_search(self._stored.faiss_index, vectors, depth)
+        if mode == "dense":
+            return dense, vectors
+        keyword = retrieval.keyword_search(
+            self._stored.bm25, self._stored.bm25_tokenizer, questions, depth
+        )
+        if mode == "keyword":
+            return keyword, vectors
+        return [retrieval.fuse([d, w], k) for d, w in zip(dense, keyword)], vectors
+
+    def _passage(self, row: int, score: float, rank: int) -> Passage:
+        doc_row, start, end = (int(v) for v in self._chunks[row])
+        document = self.documents[doc_row]
+        metadata: dict[str, Any] = {"chunk": row}
+        section = document.section_at(start)
+        if section is not None:
+            metadata["section"] = section
+        page = document.page_at(start)
+        if page is not None:
+            metadata["page"] = page
+        return Passage(
+            text=document.text[start:end],
+            doc_id=document.id,
+            title=document.title,
+            start=start,
+            end=end,
+            score=score,
+            rank=rank,
+            metadata=metadata,
+        )
+
+    # -- answers -----------------------------------------------------------------------------
+
+    def ask(
+        self,
+        question: str,
+        k: int = 5,
+        *,
+        mode: str | None = None,
+        min_score: float | None = None,
+    ) -> Answer:
+        """The best sentence of the ``k`` best passages, or an abstention below ``min_score``."""
+        return self.ask_many([question], k, mode=mode, min_score=min_score)[0]
+
+    def ask_many(
+        self,
+        questions: Sequence[str],
+        k: int = 5,
+        *,
+        mode: str | None = None,
+        min_score: float | None = None,
+    ) -> list[Answer]:
+        """``ask`` for many questions, with one batched encode."""
+        threshold = answering.MIN_SCORE if min_score is None else float(min_score)
+        hits, vectors = self._search(questions, k, mode)
+        answers = []
+        for question, question_hits, vector in zip(questions, hits, vectors):
+            passages = [self._passage(r, s, rank) for rank, (r, s) in enumerate(question_hits, 1)]
+            answers.append(self._answer(question, passages, question_hits, vector, threshold))
+        return answers
+
+    def _answer(
+        self,
+        question: str,
+        passages: list[Passage],
+        hits: retrieval.Hits,
+        vector: np.ndarray,
+        threshold: float,
+    ) -> Answer:
+        rows = self._candidate_rows([row for row, _ in hits])
+        texts = [self.documents[int(d)].text[int(s) : int(e)] for d, s, e in self._sentences[rows]]
+        candidates = answering.score_candidates(
+            question, vector, rows, self._sentences, self._stored.sentence_vectors, texts
+        )
+        best = candidates[0] if candidates else None
+        if best is None or best.score < threshold:
+            return Answer(
+                question=question,
+                text=None,
+                abstained=True,
+                score=best.score if best else 0.0,
+                doc_id=None,
+                start=None,
+                end=None,
+                span=None,
+                citations=passages,
+            )
+        document = self.documents[best.doc_row]
+        return Answer(
+            question=question,
+            text=document.text[best.start : best.end],
+            abstained=False,
+            score=best.score,
+            doc_id=document.id,
+            start=best.start,
+            end=best.end,
+            span=None,
+            citations=passages,
+        )
+
+    def _candidate_rows(self, chunk_rows: list[int]) -> np.ndarray:
+        """Sentence rows inside the given chunks, each once, in order of first appearance."""
+        seen: dict[int, None] = {}
+        for row in chunk_rows:
+            doc_row, start, end = (int(v) for v in self._chunks[row])
+            low = np.searchsorted(self._sentence_keys, doc_row * _KEY_SHIFT + start, side="left")
+            high = np.searchsorted(self._sentence_keys, doc_row * _KEY_SHIFT + end, side="left")
+            for sentence in range(int(low), int(high)):
+                seen.setdefault(sentence, None)
+        return np.fromiter(seen, dtype=np.int64, count=len(seen))
+
+
+def _clean_question(question: str) -> str:
+    if not isinstance(question, str):
+        raise TypeError(f"a question must be a string, got {type(question).__name__}")
+    if not question.strip():
+        raise EmptyQuestionError("The question is empty; ask something, e.g. 'What is NAIO?'")
+    return question.strip()

@@ -1,0 +1,71 @@
+"""Dense (FAISS), keyword (BM25) and hybrid (reciprocal rank fusion) search over chunks.
+
+Functions here take a loaded index's parts and return chunk rows with scores, best first;
+``qa.Index`` turns those into Passages.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+MODES = ("hybrid", "dense", "keyword")
+DEFAULT_MODE = "hybrid"
+RRF_K = 60  # the usual reciprocal-rank-fusion constant
+# Candidates each retriever contributes to the fusion, at least.
+FUSION_DEPTH = 50
+
+_bm25_lock = threading.Lock()
+
+Hits = list[tuple[int, float]]
+
+
+def check_mode(mode: str | None) -> str:
+    mode = mode or DEFAULT_MODE
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {', '.join(MODES)}; got {mode!r}")
+    return mode
+
+
+def dense_search(faiss_index: Any, query_vectors: np.ndarray, k: int) -> list[Hits]:
+    """Top ``k`` chunk rows by cosine for each query vector."""
+    k = min(k, faiss_index.ntotal)
+    if k <= 0:
+        return [[] for _ in range(len(query_vectors))]
+    scores, rows = faiss_index.search(np.ascontiguousarray(query_vectors, dtype=np.float32), k)
+    return [
+        [(int(r), float(s)) for r, s in zip(row_ids, row_scores) if r >= 0]
+        for row_ids, row_scores in zip(rows, scores)
+    ]
+
+
+def keyword_search(bm25: Any, tokenizer: Any, questions: Sequence[str], k: int) -> list[Hits]:
+    """Top ``k`` chunk rows by BM25 for each question; chunks sharing no term are left out."""
+    from bm25s import selection
+
+    n = int(bm25.scores["num_docs"])
+    k = min(k, n)
+    with _bm25_lock:  # the bm25s tokenizer caches words in a dict as it goes
+        token_ids = tokenizer.tokenize(list(questions), update_vocab="never", show_progress=False)
+    results: list[Hits] = []
+    for ids in token_ids:
+        ids = [i for i in ids if i != 0]  # 0 is bm25s's empty token: no word of the corpus
+        if not ids or k <= 0:
+            results.append([])
+            continue
+        scores = bm25.get_scores_from_ids(ids)
+        top_scores, top_rows = selection.topk(scores, k=k, sorted=True, backend="numpy")
+        results.append([(int(r), float(s)) for r, s in zip(top_rows, top_scores) if s > 0])
+    return results
+
+
+def fuse(rankings: Sequence[Hits], k: int) -> Hits:
+    """Reciprocal rank fusion: each list adds 1 / (RRF_K + rank) to a row's score."""
+    fused: dict[int, float] = {}
+    for ranking in rankings:
+        for rank, (row, _) in enumerate(ranking, 1):
+            fused[row] = fused.get(row, 0.0) + 1.0 / (RRF_K + rank)
+    return sorted(fused.items(), key=lambda item: (-item[1], item[0]))[:k]

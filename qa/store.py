@@ -1,0 +1,337 @@
+"""The index on disk: a folder of plain files, written atomically, checked when loaded.
+
+Layout of an index folder::
+
+    CURRENT                      name of the live generation folder (replaced atomically)
+    gen-<time>-<rand>/
+        manifest.json            format and package versions, model, chunking, FAISS and BM25
+                                 parameters, per-file corpus hashes, counts, checksums, build time
+        documents.jsonl          one document a line: id, title, source, metadata, text,
+                                 sections, pages (all offsets index into text)
+        chunks.npy               int64 (n, 3): document row, start, end of each chunk
+        sentences.npy            int64 (m, 3): document row, start, end of each sentence
+        sentence_vectors.npy     float32 (m, dim): a vector per sentence
+        vectors.faiss            the FAISS index of the chunk vectors (row i = chunk i)
+        bm25/                    the bm25s index and its tokenizer vocabulary
+
+A build writes a new generation folder and only then points CURRENT at it, so a build that is
+killed at any moment leaves the previous index in place. No pickle anywhere.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import secrets
+import shutil
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from qa.errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError
+from qa.types import Document
+
+logger = logging.getLogger(__name__)
+
+FORMAT_VERSION = 1
+CURRENT = "CURRENT"
+MANIFEST = "manifest.json"
+DOCUMENTS = "documents.jsonl"
+CHUNKS = "chunks.npy"
+SENTENCES = "sentences.npy"
+SENTENCE_VECTORS = "sentence_vectors.npy"
+VECTORS = "vectors.faiss"
+BM25_DIR = "bm25"
+# Files up to this size get a full sha256 check at load; larger ones a size check only.
+FULL_CHECK_BYTES = 256 * 1024 * 1024
+# At and above this many chunks the FAISS index is HNSW (approximate), below it exact.
+HNSW_THRESHOLD = 100_000
+HNSW_M = 32
+HNSW_EF_CONSTRUCTION = 80
+HNSW_EF_SEARCH = 128
+
+
+@dataclass(frozen=True)
+class Stored:
+    """Everything an index folder holds, loaded."""
+
+    path: Path
+    manifest: dict[str, Any]
+    documents: list[Document]
+    chunks: np.ndarray
+    sentences: np.ndarray
+    sentence_vectors: np.ndarray
+    faiss_index: Any
+    bm25: Any
+    bm25_tokenizer: Any
+
+
+def live_folder(index_dir: Path) -> Path | None:
+    """The generation folder CURRENT points at, or None when there is no index."""
+    pointer = index_dir / CURRENT
+    if not pointer.is_file():
+        return None
+    name = pointer.read_text(encoding="utf-8").strip()
+    folder = index_dir / name
+    if not name or "/" in name or not folder.is_dir():
+        raise IndexCorruptError(
+            f"{pointer} names {name!r}, which is not an index folder; rebuild with 'qa build'."
+        )
+    return folder
+
+
+def read_manifest(index_dir: Path) -> dict[str, Any] | None:
+    """The manifest of the index in ``index_dir``, or None when there is none."""
+    folder = live_folder(index_dir)
+    if folder is None:
+        return None
+    try:
+        manifest: dict[str, Any] = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise IndexCorruptError(
+            f"Cannot read {folder / MANIFEST} ({error}); rebuild the index with 'qa build'."
+        ) from error
+    if manifest.get("format_version") != FORMAT_VERSION:
+        raise IndexMismatchError(
+            f"The index in {index_dir} has format version {manifest.get('format_version')!r}; "
+            f"this qa reads version {FORMAT_VERSION}. Rebuild it with 'qa build'."
+        )
+    return manifest
+
+
+def make_faiss_index(vectors: np.ndarray) -> tuple[Any, dict[str, Any]]:
+    """An exact inner-product index for small corpora, HNSW from HNSW_THRESHOLD chunks on."""
+    import faiss
+
+    dimension = vectors.shape[1]
+    index: Any
+    if len(vectors) >= HNSW_THRESHOLD:
+        index = faiss.IndexHNSWFlat(dimension, HNSW_M, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+        index.hnsw.efSearch = HNSW_EF_SEARCH
+        params: dict[str, Any] = {
+            "type": "IndexHNSWFlat",
+            "M": HNSW_M,
+            "efConstruction": HNSW_EF_CONSTRUCTION,
+            "efSearch": HNSW_EF_SEARCH,
+        }
+    else:
+        index = faiss.IndexFlatIP(dimension)
+        params = {"type": "IndexFlatIP"}
+    if len(vectors):
+        index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+    params["metric"] = "inner_product"
+    return index, params
+
+
+def save(
+    index_dir: Path,
+    manifest: dict[str, Any],
+    documents: Sequence[Document],
+    chunks: np.ndarray,
+    sentences: np.ndarray,
+    sentence_vectors: np.ndarray,
+    faiss_index: Any,
+    bm25: Any,
+    bm25_tokenizer: Any,
+) -> Path:
+    """Write a new generation folder, then make it the live one. Returns its path."""
+    import faiss
+
+    index_dir.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
+    folder = index_dir / f"gen-{stamp}-{secrets.token_hex(3)}"
+    folder.mkdir()
+    try:
+        with (folder / DOCUMENTS).open("w", encoding="utf-8") as handle:
+            for document in documents:
+                handle.write(json.dumps(_document_record(document), ensure_ascii=False) + "\n")
+        np.save(folder / CHUNKS, np.asarray(chunks, dtype=np.int64), allow_pickle=False)
+        np.save(folder / SENTENCES, np.asarray(sentences, dtype=np.int64), allow_pickle=False)
+        np.save(folder / SENTENCE_VECTORS, sentence_vectors.astype(np.float32), allow_pickle=False)
+        faiss.write_index(faiss_index, str(folder / VECTORS))
+        bm25.save(str(folder / BM25_DIR), show_progress=False)
+        bm25_tokenizer.save_vocab(str(folder / BM25_DIR))
+        bm25_tokenizer.save_stopwords(str(folder / BM25_DIR))
+        manifest = {**manifest, "files": _checksums(folder)}
+        (folder / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+        _fsync_tree(folder)
+        pointer = index_dir / f"{CURRENT}.{secrets.token_hex(3)}.tmp"
+        pointer.write_text(folder.name + "\n", encoding="utf-8")
+        os.replace(pointer, index_dir / CURRENT)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    _remove_old_generations(index_dir, keep=folder.name)
+    return folder
+
+
+def load(index_dir: Path, *, verify: bool = True) -> Stored:
+    """Load the live index of ``index_dir``, checking every file against the manifest."""
+    import bm25s
+    import faiss
+
+    manifest = read_manifest(index_dir)
+    folder = live_folder(index_dir)
+    if manifest is None or folder is None:
+        raise IndexNotFoundError(
+            f"No index in {index_dir}; build one with 'qa build' (or qa.build_index())."
+        )
+    if verify:
+        _verify(folder, manifest)
+    try:
+        documents = [
+            _document_from_record(json.loads(line))
+            for line in (folder / DOCUMENTS).read_text(encoding="utf-8").splitlines()
+        ]
+        chunks = np.load(folder / CHUNKS, allow_pickle=False)
+        sentences = np.load(folder / SENTENCES, allow_pickle=False)
+        sentence_vectors = np.load(folder / SENTENCE_VECTORS, mmap_mode="r", allow_pickle=False)
+        faiss_index: Any = faiss.read_index(str(folder / VECTORS))
+        bm25 = bm25s.BM25.load(str(folder / BM25_DIR), mmap=True)
+        tokenizer = _bm25_tokenizer()
+        tokenizer.load_vocab(str(folder / BM25_DIR))
+        tokenizer.load_stopwords(str(folder / BM25_DIR))
+    except (OSError, ValueError, KeyError, RuntimeError) as error:
+        raise IndexCorruptError(
+            f"The index in {folder} cannot be read ({type(error).__name__}: {error}); "
+            "rebuild it with 'qa build'."
+        ) from error
+    _check_shapes(folder, manifest, documents, chunks, sentences, sentence_vectors, faiss_index)
+    if "efSearch" in manifest.get("faiss", {}):
+        faiss_index.hnsw.efSearch = int(manifest["faiss"]["efSearch"])
+    return Stored(
+        folder,
+        manifest,
+        documents,
+        chunks,
+        sentences,
+        sentence_vectors,
+        faiss_index,
+        bm25,
+        tokenizer,
+    )
+
+
+def _bm25_tokenizer() -> Any:
+    import bm25s
+    import Stemmer
+
+    return bm25s.tokenization.Tokenizer(stemmer=Stemmer.Stemmer("english"), stopwords="en")
+
+
+def new_bm25_tokenizer() -> Any:
+    """A fresh bm25s tokenizer: lower case, English stop words removed, Snowball stems."""
+    return _bm25_tokenizer()
+
+
+def _check_shapes(
+    folder: Path,
+    manifest: dict[str, Any],
+    documents: list[Document],
+    chunks: np.ndarray,
+    sentences: np.ndarray,
+    sentence_vectors: np.ndarray,
+    faiss_index: Any,
+) -> None:
+    counts = manifest.get("counts", {})
+    dimension = manifest.get("model", {}).get("dimension")
+    problems = []
+    if len(documents) != counts.get("documents"):
+        problems.append(f"{len(documents)} documents, manifest says {counts.get('documents')}")
+    if chunks.ndim != 2 or chunks.shape[1] != 3 or len(chunks) != counts.get("chunks"):
+        problems.append(f"chunk table of shape {chunks.shape}")
+    if faiss_index.ntotal != len(chunks) or faiss_index.d != dimension:
+        problems.append(f"FAISS index of {faiss_index.ntotal} x {faiss_index.d}")
+    if sentences.ndim != 2 or len(sentences) != len(sentence_vectors):
+        problems.append(f"{len(sentences)} sentences for {len(sentence_vectors)} sentence vectors")
+    if problems:
+        raise IndexCorruptError(
+            f"The index in {folder} is inconsistent ({'; '.join(problems)}); rebuild it with "
+            "'qa build'."
+        )
+    if len(chunks) and (chunks[:, 0].max() >= len(documents) or chunks[:, 2].min() < 0):
+        raise IndexCorruptError(f"The chunk table in {folder} is corrupt; rebuild with 'qa build'.")
+
+
+def _checksums(folder: Path) -> dict[str, dict[str, Any]]:
+    files = {}
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        files[path.relative_to(folder).as_posix()] = {
+            "bytes": path.stat().st_size,
+            "sha256": _sha256(path),
+        }
+    return files
+
+
+def _verify(folder: Path, manifest: dict[str, Any]) -> None:
+    for name, expected in manifest.get("files", {}).items():
+        path = folder / name
+        if not path.is_file():
+            raise IndexCorruptError(f"{path} is missing; rebuild the index with 'qa build'.")
+        size = path.stat().st_size
+        if size != expected["bytes"]:
+            raise IndexCorruptError(
+                f"{path} has {size} bytes, the manifest says {expected['bytes']} (truncated or "
+                "changed); rebuild the index with 'qa build'."
+            )
+        if size <= FULL_CHECK_BYTES and _sha256(path) != expected["sha256"]:
+            raise IndexCorruptError(
+                f"{path} does not match its checksum (corrupted); rebuild the index with "
+                "'qa build'."
+            )
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _fsync_tree(folder: Path) -> None:
+    for path in folder.rglob("*"):
+        if path.is_file():
+            with path.open("rb") as handle:
+                os.fsync(handle.fileno())
+
+
+def _remove_old_generations(index_dir: Path, keep: str) -> None:
+    for path in index_dir.iterdir():
+        stale_pointer = path.name.startswith(f"{CURRENT}.") and path.name.endswith(".tmp")
+        if (path.is_dir() and path.name.startswith("gen-") and path.name != keep) or stale_pointer:
+            if path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
+
+
+def _document_record(document: Document) -> dict[str, Any]:
+    return {
+        "id": document.id,
+        "title": document.title,
+        "source": document.source,
+        "metadata": document.metadata,
+        "text": document.text,
+        "sections": [list(section) for section in document.sections],
+        "pages": list(document.pages),
+    }
+
+
+def _document_from_record(record: dict[str, Any]) -> Document:
+    return Document(
+        id=record["id"],
+        title=record["title"],
+        text=record["text"],
+        metadata=record.get("metadata") or {},
+        source=record.get("source", ""),
+        sections=tuple((int(start), str(title)) for start, title in record.get("sections", [])),
+        pages=tuple(int(page) for page in record.get("pages", [])),
+    )
