@@ -69,7 +69,7 @@ def stale_reason(index_dir: Path | str, corpus: Path | str | None = None) -> str
     """
     from qa.build import chunking_params
     from qa.corpus import corpus_hashes
-    from qa.embedding import DEFAULT_MODEL, get_encoder
+    from qa.embedding import DEFAULT_MODEL
 
     manifest = store.read_manifest(Path(index_dir))
     if manifest is None:
@@ -87,9 +87,8 @@ def stale_reason(index_dir: Path | str, corpus: Path | str | None = None) -> str
         return f"the corpus changed since the build ({shown})"
     if manifest.get("qa_version") != _package_version():
         return f"it was built by qa {manifest.get('qa_version')}"
-    if manifest["model"]["name"] == DEFAULT_MODEL and manifest["chunking"] != chunking_params(
-        get_encoder(DEFAULT_MODEL)
-    ):
+    model = manifest["model"]
+    if model["name"] == DEFAULT_MODEL and manifest["chunking"] != chunking_params(model["window"]):
         return "it was built with other chunking settings"
     return None
 

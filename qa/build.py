@@ -23,11 +23,11 @@ ENCODE_BATCH = 256  # chunks per forward-pass group (the progress bar's step)
 BM25_PARAMS = {"method": "lucene", "k1": 1.5, "b": 0.75}
 
 
-def chunking_params(encoder: Encoder, chunk_tokens: int = CHUNK_TOKENS) -> dict[str, Any]:
-    """The chunking settings an index records; chunks never exceed the model's window."""
+def chunking_params(window: int, chunk_tokens: int = CHUNK_TOKENS) -> dict[str, Any]:
+    """The chunking settings an index records; chunks never exceed the model's ``window``."""
     return {
         "splitter": SPLITTER,
-        "chunk_tokens": min(chunk_tokens, encoder.window),
+        "chunk_tokens": min(chunk_tokens, window),
         "overlap_sentences": OVERLAP_SENTENCES,
     }
 
@@ -44,7 +44,7 @@ def build(
     started = time.time()
     documents, hashes = read_corpus(corpus_dir)
     encoder = get_encoder(model or DEFAULT_MODEL)
-    chunking = chunking_params(encoder, chunk_tokens)
+    chunking = chunking_params(encoder.window, chunk_tokens)
 
     chunks: list[Chunk] = []
     chunk_rows: list[tuple[int, int, int]] = []

@@ -3,8 +3,8 @@
 Sentences come from pysbd (rule-based; keeps "$16.06 billion", "Dr." and "U.S." inside their
 sentence), run paragraph by paragraph. Chunks pack whole sentences up to ``chunk_tokens`` tokens of
 the embedding model's tokenizer, so the encoder never truncates them; a sentence longer than that
-alone is cut at word boundaries. Chunks never cross a section heading, close at a paragraph break
-once half full, and repeat ``overlap`` sentences when a long paragraph is cut.
+alone is cut at word boundaries. Chunks never cross a section heading or a page break, close at a
+paragraph break once half full, and repeat ``overlap`` sentences when a long paragraph is cut.
 """
 
 from __future__ import annotations
@@ -141,8 +141,8 @@ def chunk_document(
         pieces = cut_long_sentence(text, sentence, count_tokens, chunk_tokens)
         units.extend(pieces)
         unit_tokens.extend(count_tokens([text[p.start : p.end] for p in pieces]))
-    # A piece may still count over the limit when its words tokenize differently together.
-    section_starts = {start for start, _ in document.sections}
+    # Chunks never cross a heading or a page break, so each cites one section and one page.
+    breaks = {start for start, _ in document.sections} | set(document.pages)
 
     chunks: list[Chunk] = []
     current: list[int] = []
@@ -164,7 +164,7 @@ def chunk_document(
     for index, unit in enumerate(units):
         if current:
             previous = units[current[-1]]
-            heading = any(previous.end <= s <= unit.start for s in section_starts)
+            heading = any(previous.end <= s <= unit.start for s in breaks)
             paragraph = unit.paragraph != previous.paragraph
             full = tokens + unit_tokens[index] > chunk_tokens
             if heading or full or (paragraph and tokens >= chunk_tokens // 2):

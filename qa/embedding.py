@@ -144,8 +144,16 @@ def _load(name: str) -> SentenceTransformer:
     logger.info("Loading embedding model %s", name)
     try:
         from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as transformers_logging
 
-        return SentenceTransformer(target, device="cpu")
+        # transformers draws a "Loading weights" bar per load; ours is not slow work worth one.
+        was_enabled = transformers_logging.is_progress_bar_enabled()
+        transformers_logging.disable_progress_bar()
+        try:
+            return SentenceTransformer(target)
+        finally:
+            if was_enabled:
+                transformers_logging.enable_progress_bar()
     except Exception as error:
         raise ModelLoadError(
             f"Could not load the sentence-transformers model {name!r} ({type(error).__name__}: "

@@ -1,0 +1,88 @@
+"""The qa command, run as a user runs it: a real process, real index, exit codes, output."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import qa
+
+
+def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "qa", *args],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def test_build_then_ask(corpus_dir: Path, tmp_path: Path) -> None:
+    index_dir = tmp_path / "index"
+    built = run("build", str(corpus_dir), "--index", str(index_dir), "--quiet")
+    assert built.returncode == 0, built.stderr
+    assert "Indexed 6 documents as" in built.stdout
+    assert qa.load_index(index_dir).manifest["counts"]["documents"] == 6
+
+    asked = run(
+        "ask", "Which glacier is the largest in the Alps?", "--index", str(index_dir), "--k", "2"
+    )
+    assert asked.returncode == 0, asked.stderr
+    lines = asked.stdout.splitlines()
+    assert lines[0] == "The Aletsch Glacier is the largest glacier in the Alps."
+    assert lines[2].startswith("[1] Glacier Report, page 2, chars ")
+    assert lines[3].startswith("[2] ")
+    assert len(lines) == 4
+
+
+def test_ask_json(index: qa.Index) -> None:
+    asked = run("ask", "Where was coffee first brewed?", "--index", str(index.path), "--json")
+    assert asked.returncode == 0, asked.stderr
+    data = json.loads(asked.stdout)
+    assert data["answer"] == "Coffee was first brewed in Yemen in the 15th century."
+    assert data["abstained"] is False
+    assert data["doc_id"] == "coffee.md"
+    document = index.document("coffee.md")
+    assert document.text[data["start"] : data["end"]] == data["answer"]
+    assert [c["rank"] for c in data["citations"]] == [1, 2, 3, 4, 5]
+    assert data["citations"][0]["metadata"]["section"] == "Origins"
+
+
+def test_ask_abstains_in_words(index: qa.Index) -> None:
+    asked = run("ask", "What is the exchange rate of the Swiss franc?", "--index", str(index.path))
+    assert asked.returncode == 0
+    assert asked.stdout.startswith("Not found in the documents. Possibly related:")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["ask", "anything", "--index", "{tmp}/none"], "No index in"),
+        (["ask", "   ", "--index", "{index}"], "The question is empty"),
+        (["ask", "owls", "--k", "0", "--index", "{index}"], "k must be a whole number"),
+        (["build", "{tmp}/no-corpus", "--index", "{tmp}/i"], "No corpus folder at"),
+        (["build", "{tmp}", "--index", "{tmp}/i"], "No readable document in"),
+    ],
+)
+def test_user_errors_are_one_line_and_exit_1(
+    index: qa.Index, tmp_path: Path, args: list[str], message: str
+) -> None:
+    filled = [a.format(tmp=tmp_path, index=index.path) for a in args]
+    result = run(*filled)
+    assert result.returncode == 1
+    assert result.stderr.startswith(f"qa: error: {message}")
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_help_lists_every_command() -> None:
+    result = run("--help")
+    assert result.returncode == 0
+    for command in ("build", "ask", "eval", "serve"):
+        assert command in result.stdout

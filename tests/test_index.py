@@ -1,0 +1,227 @@
+"""A real index of the small corpus: retrieval, answers, round trips, staleness, errors."""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import qa
+from qa import store
+from qa.api import stale_reason
+
+
+def test_passages_and_answers_quote_their_documents_exactly(index: qa.Index) -> None:
+    for question in ("Which glacier is the largest in the Alps?", "Where was coffee first brewed?"):
+        passages = index.retrieve(question, k=4)
+        assert [p.rank for p in passages] == [1, 2, 3, 4]
+        for p in passages:
+            assert index.document(p.doc_id).text[p.start : p.end] == p.text
+        answer = index.ask(question)
+        assert not answer.abstained
+        assert answer.text is not None and answer.start is not None
+        assert index.document(answer.doc_id).text[answer.start : answer.end] == answer.text
+        assert any(
+            c.doc_id == answer.doc_id and c.start <= answer.start and answer.end <= c.end
+            for c in answer.citations
+        )
+
+
+def test_answers_pick_the_right_sentence(index: qa.Index) -> None:
+    answer = index.ask("Which glacier is the largest in the Alps?")
+    assert answer.text == "The Aletsch Glacier is the largest glacier in the Alps."
+    assert answer.doc_id == "glaciers.pdf"
+    assert answer.citations[0].page == 2
+    answer = index.ask("What did Brazil export in 2023?")
+    assert answer.text is not None and "$16.06 billion" in answer.text
+    assert answer.citations[0].section == "Trade"
+
+
+def test_each_mode_finds_the_obvious_passage(index: qa.Index) -> None:
+    for mode in ("dense", "keyword", "hybrid"):
+        top = index.retrieve("How many degrees can owls rotate their heads?", k=3, mode=mode)[0]
+        assert top.doc_id == "owls-1", mode
+
+
+def test_dense_ranking_equals_numpy_brute_force(index: qa.Index) -> None:
+    question = "What causes tides?"
+    faiss_index = index._stored.faiss_index
+    vectors = faiss_index.reconstruct_n(0, faiss_index.ntotal)
+    # the stored vectors are the chunk texts' embeddings
+    texts = [index._passage(row, 0.0, 1).text for row in range(len(index))]
+    assert np.allclose(vectors, index.encoder.encode(texts), atol=1e-5)
+    query = index.encoder.encode([question])[0]
+    expected = np.argsort(-(vectors @ query), kind="stable")[:5]
+    got = index.retrieve(question, k=5, mode="dense")
+    assert [p.metadata["chunk"] for p in got] == expected.tolist()
+    assert [p.score for p in got] == pytest.approx((vectors @ query)[expected].tolist(), abs=1e-5)
+
+
+def test_save_load_round_trip_gives_identical_results(index: qa.Index) -> None:
+    again = qa.load_index(index.path)
+    for question in ("When did Hekla erupt?", "honey bee queen", "spring tides"):
+        for mode in ("dense", "keyword", "hybrid"):
+            assert again.retrieve(question, 5, mode=mode) == index.retrieve(question, 5, mode=mode)
+        assert again.ask(question) == index.ask(question)
+
+
+def test_batch_calls_equal_single_calls(index: qa.Index) -> None:
+    questions = ["When did Hekla erupt?", "Who grew coffee in Java?"]
+    assert index.retrieve_many(questions, 3) == [index.retrieve(q, 3) for q in questions]
+    for batched, single in zip(index.ask_many(questions, 3), [index.ask(q, 3) for q in questions]):
+        # a batch pads inputs together, which moves scores in the last float digits only
+        assert batched.score == pytest.approx(single.score, abs=1e-5)
+        assert replace(batched, score=0.0, citations=[]) == replace(single, score=0.0, citations=[])
+        assert [(c.doc_id, c.start, c.rank) for c in batched.citations] == [
+            (c.doc_id, c.start, c.rank) for c in single.citations
+        ]
+
+
+def test_module_functions_take_an_index(index: qa.Index) -> None:
+    assert qa.retrieve("owls", 2, index=index) == index.retrieve("owls", 2)
+    assert qa.ask("owls", index=index) == index.ask("owls")
+
+
+def test_k_larger_than_the_corpus_returns_everything(index: qa.Index) -> None:
+    assert len(index.retrieve("volcano", k=1000, mode="dense")) == len(index)
+
+
+def test_bad_arguments_say_what_is_valid(index: qa.Index) -> None:
+    with pytest.raises(ValueError, match="k must be a whole number of 1 or more"):
+        index.retrieve("owls", k=0)
+    with pytest.raises(ValueError, match="hybrid, dense, keyword"):
+        index.retrieve("owls", mode="fuzzy")
+    with pytest.raises(qa.EmptyQuestionError):
+        index.ask("   ")
+    with pytest.raises(KeyError, match="No document 'nope'"):
+        index.document("nope")
+
+
+def test_abstains_off_topic(index: qa.Index) -> None:
+    answer = index.ask("What is the exchange rate of the Swiss franc today?")
+    assert answer.abstained and answer.text is None and answer.span is None
+    assert answer.citations  # the closest passages are still offered
+
+
+def test_manifest_records_what_was_built(index: qa.Index) -> None:
+    manifest = index.manifest
+    assert manifest["format_version"] == store.FORMAT_VERSION
+    assert manifest["model"] == {"name": "all-MiniLM-L6-v2", "dimension": 384, "window": 254}
+    assert manifest["chunking"]["splitter"] == "pysbd"
+    assert manifest["faiss"]["type"] == "IndexFlatIP"
+    assert set(manifest["corpus_files"]) == {
+        "animals.jsonl", "coffee.md", "glaciers.pdf", "tides.html", "volcanoes.txt",
+    }  # fmt: skip
+    assert manifest["counts"]["documents"] == 6
+    on_disk = json.loads((index._stored.path / "manifest.json").read_text())
+    assert on_disk == manifest
+
+
+# -- the folder on disk -------------------------------------------------------------------------
+
+
+@pytest.fixture
+def own_index(index: qa.Index, tmp_path: Path) -> Path:
+    """A copy of the session index that a test may damage."""
+    target = tmp_path / "index"
+    shutil.copytree(index.path, target)
+    return target
+
+
+def test_missing_index_says_how_to_build_one(tmp_path: Path) -> None:
+    with pytest.raises(qa.IndexNotFoundError, match="qa build"):
+        qa.load_index(tmp_path)
+
+
+def test_another_model_is_a_mismatch(own_index: Path) -> None:
+    with pytest.raises(qa.IndexMismatchError, match="all-MiniLM-L6-v2"):
+        qa.load_index(own_index, model="another-model")
+
+
+def test_another_format_version_is_a_mismatch(own_index: Path) -> None:
+    folder = store.live_folder(own_index)
+    assert folder is not None
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest["format_version"] = 999
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(qa.IndexMismatchError, match="format version 999"):
+        qa.load_index(own_index)
+
+
+@pytest.mark.parametrize(
+    "name", ["vectors.faiss", "chunks.npy", "documents.jsonl", "bm25/params.index.json"]
+)
+def test_truncated_or_corrupted_files_are_detected(own_index: Path, name: str) -> None:
+    folder = store.live_folder(own_index)
+    assert folder is not None
+    data = (folder / name).read_bytes()
+    (folder / name).write_bytes(data[: len(data) // 2])
+    with pytest.raises(qa.IndexCorruptError, match="truncated"):
+        qa.load_index(own_index)
+    flipped = bytearray(data)
+    flipped[len(data) // 2] ^= 0xFF
+    (folder / name).write_bytes(bytes(flipped))
+    with pytest.raises(qa.IndexCorruptError, match="checksum"):
+        qa.load_index(own_index)
+
+
+def test_a_failed_build_leaves_the_previous_index(
+    own_index: Path, corpus_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = qa.load_index(own_index).retrieve("owls", 3)
+
+    def boom(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr("faiss.write_index", boom)
+    with pytest.raises(RuntimeError, match="disk full"):
+        qa.build_index(corpus_dir, own_index, show_progress=False)
+    assert [p.name for p in own_index.iterdir() if p.name.startswith("gen-")] == [
+        store.live_folder(own_index).name  # type: ignore[union-attr]
+    ]
+    assert qa.load_index(own_index).retrieve("owls", 3) == before
+
+
+# -- staleness ----------------------------------------------------------------------------------
+
+
+def test_stale_detection_and_rebuild_of_the_default_index(
+    corpus_dir: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    corpus = tmp_path / "corpus"
+    shutil.copytree(corpus_dir, corpus)
+    index_dir = tmp_path / "index"
+    monkeypatch.setenv("QA_CORPUS_DIR", str(corpus))
+    monkeypatch.setenv("QA_INDEX_DIR", str(index_dir))
+    monkeypatch.setattr("qa.api._default", None)
+
+    with caplog.at_level(logging.WARNING, logger="qa.api"):
+        first = qa.load_index()  # missing: built on first use
+    assert "there is no index yet" in caplog.text
+    assert stale_reason(index_dir) is None
+    assert qa.ask("What is the capital of Peru?").abstained
+
+    (corpus / "peru.txt").write_text("Lima is the capital of Peru.\n", encoding="utf-8")
+    assert stale_reason(index_dir) == "the corpus changed since the build (peru.txt)"
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="qa.api"):
+        answer = qa.ask("What is the capital of Peru?")
+    assert "Building the default index" in caplog.text and "peru.txt" in caplog.text
+    assert answer.text == "Lima is the capital of Peru."
+    assert qa.load_index() is not first
+
+    # An index folder named explicitly is loaded as it is, with a warning.
+    (corpus / "peru.txt").write_text("Lima is the capital city of Peru.\n", encoding="utf-8")
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="qa.api"):
+        explicit = qa.load_index(index_dir)
+    assert "is stale" in caplog.text and "qa build" in caplog.text
+    assert explicit.ask("What is the capital of Peru?").text == "Lima is the capital of Peru."
