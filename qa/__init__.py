@@ -7,7 +7,7 @@
 
 from __future__ import annotations
 
-from qa.api import ask, build_index, evaluate, load_index, retrieve
+from qa.api import ask, build_index, load_index, retrieve
 from qa.errors import (
     CorpusNotFoundError,
     EmptyCorpusError,
@@ -19,7 +19,9 @@ from qa.errors import (
     QAError,
     QuestionSetError,
 )
+from qa.evaluate import EvalReport, evaluate
 from qa.index import Index
+from qa.questions import Question, load_questions
 from qa.types import Answer, Chunk, Document, Passage
 
 __version__ = "0.1.0"
@@ -39,20 +41,13 @@ __all__ = [
     "ModelLoadError",
     "Passage",
     "QAError",
+    "Question",
     "QuestionSetError",
     "__version__",
     "ask",
     "build_index",
     "evaluate",
     "load_index",
+    "load_questions",
     "retrieve",
 ]
-
-
-def __getattr__(name: str) -> object:
-    # EvalReport lives with the evaluator; import it only when asked for.
-    if name == "EvalReport":
-        from qa.evaluate import EvalReport
-
-        return EvalReport
-    raise AttributeError(f"module 'qa' has no attribute {name!r}")

@@ -5,17 +5,13 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from qa import store
 from qa.errors import IndexMismatchError, IndexNotFoundError
 from qa.index import Index
 from qa.types import Answer, Passage
-
-if TYPE_CHECKING:
-    from qa.evaluate import EvalReport
 
 logger = logging.getLogger(__name__)
 
@@ -62,10 +58,13 @@ def build_index(
     return index
 
 
-def stale_reason(index_dir: Path | str, corpus: Path | str | None = None) -> str | None:
+def stale_reason(
+    index_dir: Path | str, corpus: Path | str | None = None, *, defaults: bool = False
+) -> str | None:
     """Why the index in ``index_dir`` is out of date with its corpus, or None when it is not.
 
-    ``corpus`` defaults to the folder the index was built from.
+    ``corpus`` defaults to the folder the index was built from. With ``defaults``, an index
+    built by another qa version or with other chunking than the defaults is out of date too.
     """
     from qa.build import chunking_params
     from qa.corpus import corpus_hashes
@@ -85,6 +84,8 @@ def stale_reason(index_dir: Path | str, corpus: Path | str | None = None) -> str
             f" and {len(changed) - 3} more" if len(changed) > 3 else ""
         )
         return f"the corpus changed since the build ({shown})"
+    if not defaults:
+        return None
     if manifest.get("qa_version") != _package_version():
         return f"it was built by qa {manifest.get('qa_version')}"
     model = manifest["model"]
@@ -133,7 +134,7 @@ def _load_default() -> Index:
     index_dir = default_index_dir()
     corpus_dir = default_corpus_dir()
     try:
-        reason = stale_reason(index_dir, corpus_dir)
+        reason = stale_reason(index_dir, corpus_dir, defaults=True)
     except (IndexMismatchError, store.IndexCorruptError) as error:
         reason = str(error)
     if reason:
@@ -161,7 +162,7 @@ def _is_outdated(index: Index) -> bool:
         return False
     outdated = (
         fingerprint[0] != index._stored.path
-        or stale_reason(index.path, default_corpus_dir()) is not None
+        or stale_reason(index.path, default_corpus_dir(), defaults=True) is not None
     )
     _fingerprint = None if outdated else fingerprint
     return outdated
@@ -190,12 +191,3 @@ def ask(
 ) -> Answer:
     """The answer to ``question``: a verbatim sentence with its citations, or an abstention."""
     return (index or load_index()).ask(question, k, mode=mode, min_score=min_score)
-
-
-def evaluate(
-    questions: str | Path | Sequence[Any], *, index: Index | None = None, k: int = 5, **options: Any
-) -> EvalReport:
-    """Evaluate answers on a question set (a file path or a list of questions)."""
-    from qa.evaluate import evaluate as run
-
-    return run(questions, index=index, k=k, **options)
