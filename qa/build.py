@@ -112,13 +112,17 @@ def build(
 
 
 def _answerable(document: Document, sentences: Sequence[Sentence]) -> list[Sentence]:
-    """Sentences that can be an answer: not a section heading."""
+    """Sentences that can be an answer: not a section heading, not the document's title."""
     headings = {start: title for start, title in document.sections}
+    title = document.title.strip()
+
+    def label(sentence: Sentence) -> str:
+        return document.text[sentence.start : sentence.end].strip().strip("#").strip(" :")
+
     return [
         s
         for s in sentences
-        if headings.get(s.start) is None
-        or document.text[s.start : s.end].strip().strip("#").strip(" :") != headings[s.start]
+        if label(s) != headings.get(s.start) and (not title or label(s) != title)
     ]
 
 

@@ -370,6 +370,7 @@ def evaluate(
     k: int = DEFAULT_K,
     mode: str | None = None,
     min_score: float | None = None,
+    rerank: bool = True,
     show_progress: bool | None = None,
     squad_v2: bool | None = None,
     batch_size: int = DEFAULT_BATCH_SIZE,
@@ -377,9 +378,10 @@ def evaluate(
     """Ask every question of a set and score the answers: an ``EvalReport``.
 
     ``questions`` is a question-set file (JSONL, CSV or SQuAD JSON) or a sequence of
-    ``Question``. ``index`` defaults to ``qa.load_index()``; ``k``, ``mode`` and ``min_score`` go to
-    ``Index.ask_many``. Questions are answered ``batch_size`` at a time, and each one's latency is
-    its batch's wall time divided by the batch size (after one untimed warm-up question).
+    ``Question``. ``index`` defaults to ``qa.load_index()``; ``k``, ``mode``, ``min_score`` and
+    ``rerank`` go to ``Index.ask_many``. Questions are answered ``batch_size`` at a time, and each
+    one's latency is its batch's wall time divided by the batch size (after one untimed warm-up
+    question).
     ``squad_v2`` adds the official SQuAD v2.0 figures; None means "when the file is SQuAD v2.0".
     ``show_progress`` None shows a progress bar when stderr is a terminal, as ``build_index`` does.
     """
@@ -418,7 +420,7 @@ def evaluate(
     from tqdm.auto import tqdm
 
     # One untimed question first, so that loading the model is not counted as latency.
-    index.ask_many([items[0].question], k=k, mode=mode, min_score=min_score)
+    index.ask_many([items[0].question], k=k, mode=mode, min_score=min_score, rerank=rerank)
     rows: list[QuestionResult] = []
     disable = None if show_progress is None else not show_progress
     with tqdm(total=len(items), desc="Evaluating", unit="question", disable=disable) as bar:
@@ -426,7 +428,7 @@ def evaluate(
             batch = items[begin : begin + batch_size]
             started = time.perf_counter()
             answers = index.ask_many(
-                [q.question for q in batch], k=k, mode=mode, min_score=min_score
+                [q.question for q in batch], k=k, mode=mode, min_score=min_score, rerank=rerank
             )
             latency_ms = (time.perf_counter() - started) * 1000 / len(batch)
             if len(answers) != len(batch):
@@ -438,6 +440,7 @@ def evaluate(
 
     settings = {
         "k": k,
+        "rerank": rerank,
         "mode": mode,
         "min_score": min_score,
         "batch_size": batch_size,

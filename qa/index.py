@@ -13,6 +13,8 @@ from qa import answer as answering
 from qa import retrieval, store
 from qa.embedding import Encoder, get_encoder
 from qa.errors import EmptyQuestionError
+from qa.rerank import DEFAULT_RERANKER, get_reranker
+from qa.span import find_span
 from qa.types import Answer, Document, Passage
 
 logger = logging.getLogger(__name__)
@@ -26,6 +28,10 @@ class Index:
     Safe to query from many threads. Build one with ``qa.build_index``, load one with
     ``qa.load_index``.
     """
+
+    #: The cross-encoder that reranks answer candidates: the bundled ONNX model by default, or
+    #: any sentence-transformers CrossEncoder name or path.
+    reranker: str = DEFAULT_RERANKER
 
     def __init__(self, stored: store.Stored, encoder: Encoder | None = None) -> None:
         self._stored = stored
@@ -140,9 +146,14 @@ class Index:
         *,
         mode: str | None = None,
         min_score: float | None = None,
+        rerank: bool = True,
     ) -> Answer:
-        """The best sentence of the ``k`` best passages, or an abstention below ``min_score``."""
-        return self.ask_many([question], k, mode=mode, min_score=min_score)[0]
+        """The best sentence of the ``k`` best passages, or an abstention below ``min_score``.
+
+        ``rerank=False`` skips the cross-encoder: faster, less accurate, and scored on another
+        scale (``answer.MIN_SCORE_NO_RERANK`` is then the default threshold).
+        """
+        return self.ask_many([question], k, mode=mode, min_score=min_score, rerank=rerank)[0]
 
     def ask_many(
         self,
@@ -151,14 +162,18 @@ class Index:
         *,
         mode: str | None = None,
         min_score: float | None = None,
+        rerank: bool = True,
     ) -> list[Answer]:
         """``ask`` for many questions, with one batched encode."""
-        threshold = answering.MIN_SCORE if min_score is None else float(min_score)
+        if min_score is None:
+            min_score = answering.MIN_SCORE if rerank else answering.MIN_SCORE_NO_RERANK
         hits, vectors = self._search(questions, k, mode)
         answers = []
         for question, question_hits, vector in zip(questions, hits, vectors):
             passages = [self._passage(r, s, rank) for rank, (r, s) in enumerate(question_hits, 1)]
-            answers.append(self._answer(question, passages, question_hits, vector, threshold))
+            answers.append(
+                self._answer(question, passages, question_hits, vector, float(min_score), rerank)
+            )
         return answers
 
     def _answer(
@@ -168,19 +183,29 @@ class Index:
         hits: retrieval.Hits,
         vector: np.ndarray,
         threshold: float,
+        rerank: bool,
     ) -> Answer:
+        question = question.strip()
         rows = self._candidate_rows([row for row, _ in hits])
         texts = [self.documents[int(d)].text[int(s) : int(e)] for d, s, e in self._sentences[rows]]
         candidates = answering.score_candidates(
             question, vector, rows, self._sentences, self._stored.sentence_vectors, texts
         )
         best = candidates[0] if candidates else None
-        if best is None or best.score < threshold:
+        score = best.score if best else 0.0
+        if best is not None and rerank:
+            top = candidates[: answering.RERANK_CANDIDATES]
+            logits = get_reranker(self.reranker).score(
+                question, [self.documents[c.doc_row].text[c.start : c.end] for c in top]
+            )
+            choice = int(np.argmax(logits))
+            best, score = top[choice], answering.sigmoid(float(logits[choice]))
+        if best is None or score < threshold:
             return Answer(
                 question=question,
                 text=None,
                 abstained=True,
-                score=best.score if best else 0.0,
+                score=score,
                 doc_id=None,
                 start=None,
                 end=None,
@@ -188,15 +213,17 @@ class Index:
                 citations=passages,
             )
         document = self.documents[best.doc_row]
+        text = document.text[best.start : best.end]
+        span = find_span(question, text)
         return Answer(
             question=question,
-            text=document.text[best.start : best.end],
+            text=text,
             abstained=False,
-            score=best.score,
+            score=score,
             doc_id=document.id,
             start=best.start,
             end=best.end,
-            span=None,
+            span=None if span is None else (best.start + span[0], best.start + span[1]),
             citations=passages,
         )
 
