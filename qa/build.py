@@ -112,7 +112,11 @@ def build(
 
 
 def _answerable(document: Document, sentences: Sequence[Sentence]) -> list[Sentence]:
-    """Sentences that can be an answer: not a section heading, not the document's title."""
+    """Sentences that can be an answer: not a section heading, not a title line.
+
+    A line repeating the document's title is a label, unless it reads as a sentence (a one-line
+    text file's "title" is its only sentence).
+    """
     headings = {start: title for start, title in document.sections}
     title = document.title.strip()
 
@@ -122,7 +126,8 @@ def _answerable(document: Document, sentences: Sequence[Sentence]) -> list[Sente
     return [
         s
         for s in sentences
-        if label(s) != headings.get(s.start) and (not title or label(s) != title)
+        if label(s) != headings.get(s.start)
+        and (label(s) != title or document.text[s.end - 1] in '.!?"”')
     ]
 
 

@@ -20,7 +20,6 @@ killed at any moment leaves the previous index in place. No pickle anywhere.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -34,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from qa.corpus import file_hash
 from qa.errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError
 from qa.types import Document
 
@@ -265,7 +265,7 @@ def _checksums(folder: Path) -> dict[str, dict[str, Any]]:
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
         files[path.relative_to(folder).as_posix()] = {
             "bytes": path.stat().st_size,
-            "sha256": _sha256(path),
+            "sha256": file_hash(path),
         }
     return files
 
@@ -281,19 +281,11 @@ def _verify(folder: Path, manifest: dict[str, Any]) -> None:
                 f"{path} has {size} bytes, the manifest says {expected['bytes']} (truncated or "
                 "changed); rebuild the index with 'qa build'."
             )
-        if size <= FULL_CHECK_BYTES and _sha256(path) != expected["sha256"]:
+        if size <= FULL_CHECK_BYTES and file_hash(path) != expected["sha256"]:
             raise IndexCorruptError(
                 f"{path} does not match its checksum (corrupted); rebuild the index with "
                 "'qa build'."
             )
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _fsync_tree(folder: Path) -> None:

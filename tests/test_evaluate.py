@@ -595,7 +595,7 @@ def scripted() -> ScriptedIndex:
 def test_evaluate_batches_and_records_settings() -> None:
     index = scripted()
     report = evaluate(QUESTIONS, index=index, k=3, mode="keyword", min_score=0.2, batch_size=2)  # type: ignore[arg-type]
-    options = {"k": 3, "mode": "keyword", "min_score": 0.2}
+    options = {"k": 3, "mode": "keyword", "min_score": 0.2, "rerank": True}
     assert index.calls == [
         (["How much?"], options),  # the untimed warm-up
         (["How much?", "Who heads it?"], options),
@@ -604,7 +604,13 @@ def test_evaluate_batches_and_records_settings() -> None:
     assert [r.correct for r in report.questions] == [True, True, False]
     assert report.questions[0].latency_ms == report.questions[1].latency_ms  # one batch
     assert report.index == {"model": "scripted", "chunks": 2}
-    assert report.settings == {"k": 3, "mode": "keyword", "min_score": 0.2, "batch_size": 2}
+    assert report.settings == {
+        "k": 3,
+        "rerank": True,
+        "mode": "keyword",
+        "min_score": 0.2,
+        "batch_size": 2,
+    }
     assert report.metrics["answer_accuracy"] == 0.5
     assert report.metrics["hit@3"] == 0.5
     assert "squad_v2_exact" not in report.metrics
