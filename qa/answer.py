@@ -24,6 +24,9 @@ MIN_SCORE_NO_RERANK = 0.35
 KEYWORD_WEIGHT = 0.15
 # Candidates the cross-encoder reads: more costs time and gains little (README, Answers).
 RERANK_CANDIDATES = 8
+# Logits a pointing-back sentence read after its predecessor must gain over the predecessor
+# alone to count as the answer (measured on the default question set and SQuAD; README).
+CONTEXT_MARGIN = 1.0
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 
@@ -80,6 +83,17 @@ def score_candidates(
         candidates.append(Candidate(int(row), doc_row, start, end, score))
     candidates.sort(key=lambda c: (-c.score, c.row))
     return candidates
+
+
+_POINTING_BACK = re.compile(
+    r"^\W*(which|these|this|those|they|it|its|their|such|he|she|his|her|therefore|thus)\b",
+    re.IGNORECASE,
+)
+
+
+def points_back(sentence: str) -> bool:
+    """True when the sentence opens with a word that refers to what came before it."""
+    return _POINTING_BACK.match(sentence) is not None
 
 
 def sigmoid(logit: float) -> float:

@@ -195,9 +195,7 @@ class Index:
         score = best.score if best else 0.0
         if best is not None and rerank:
             top = candidates[: answering.RERANK_CANDIDATES]
-            logits = get_reranker(self.reranker).score(
-                question, [self.documents[c.doc_row].text[c.start : c.end] for c in top]
-            )
+            logits = self._rerank(question, top)
             choice = int(np.argmax(logits))
             best, score = top[choice], answering.sigmoid(float(logits[choice]))
         if best is None or score < threshold:
@@ -226,6 +224,45 @@ class Index:
             span=None if span is None else (best.start + span[0], best.start + span[1]),
             citations=passages,
         )
+
+    def _rerank(self, question: str, top: list[answering.Candidate]) -> np.ndarray:
+        """Cross-encoder logits of the candidates.
+
+        A sentence that opens by pointing back ("Which includes Amazon, Google, and
+        Microsoft.", "He has a diverse background ...") is also read after the sentence before
+        it in its paragraph; it takes that score when reading both beats reading the earlier
+        sentence alone by ``answer.CONTEXT_MARGIN``: the answer is in it, not in its predecessor.
+        """
+        texts = [self._sentence_text(c.row) for c in top]
+        pairs: list[tuple[int, str, str]] = []  # (candidate, earlier sentence, both)
+        for i, candidate in enumerate(top):
+            earlier = self._earlier_in_paragraph(candidate.row)
+            if earlier is not None and answering.points_back(texts[i]):
+                pairs.append((i, earlier, f"{earlier} {texts[i]}"))
+        reranker = get_reranker(self.reranker)
+        scores = reranker.score(question, texts + [p[1] for p in pairs] + [p[2] for p in pairs])
+        logits = scores[: len(top)].copy()
+        earlier_alone = scores[len(top) : len(top) + len(pairs)]
+        together = scores[len(top) + len(pairs) :]
+        for (i, _, _), alone, both in zip(pairs, earlier_alone, together):
+            if both > alone + answering.CONTEXT_MARGIN:
+                logits[i] = max(logits[i], both)
+        return logits
+
+    def _sentence_text(self, row: int) -> str:
+        doc_row, start, end = (int(v) for v in self._sentences[row])
+        return self.documents[doc_row].text[start:end]
+
+    def _earlier_in_paragraph(self, row: int) -> str | None:
+        """The sentence before sentence ``row`` when both stand in one paragraph, else None."""
+        if row == 0:
+            return None
+        doc_row, start, _ = (int(v) for v in self._sentences[row])
+        prev_doc, prev_start, prev_end = (int(v) for v in self._sentences[row - 1])
+        text = self.documents[doc_row].text
+        if prev_doc != doc_row or "\n\n" in text[prev_end:start]:
+            return None
+        return text[prev_start:prev_end]
 
     def _candidate_rows(self, chunk_rows: list[int]) -> np.ndarray:
         """Sentence rows inside the given chunks, each once, in order of first appearance."""

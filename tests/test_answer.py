@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import qa
+from qa.answer import points_back
 from qa.rerank import get_reranker
 from qa.span import answer_type, find_span
 
@@ -97,6 +98,31 @@ def test_default_corpus_answers_with_span(
     if span is not None:
         assert answer.span_text == span
     assert answer.span is None or answer.start <= answer.span[0] < answer.span[1] <= answer.end
+
+
+@pytest.mark.parametrize(
+    ("question", "sentence"),
+    [
+        ("Which companies are among Malaysia's tech partners?",
+         "Which includes Amazon, Google, and Microsoft."),
+        ("Who belongs to the NAIO working groups?",
+         "These groups include experts from academia, government, industry, and civil society."),
+        ("How many tech companies did Malaysia partner with?",
+         "As part of its AI strategy, Malaysia announced partnerships with six major tech "
+         "companies."),
+    ],
+)  # fmt: skip
+def test_a_sentence_pointing_back_is_read_after_its_predecessor(
+    default_index: qa.Index, question: str, sentence: str
+) -> None:
+    assert default_index.ask(question).text == sentence
+
+
+def test_points_back() -> None:
+    assert points_back("Which includes Amazon, Google, and Microsoft.")
+    assert points_back("“This move signals a shift.")
+    assert not points_back("Thistle grows here.")
+    assert not points_back("Malaysia hosted ASEAN AI summits.")
 
 
 def test_off_topic_questions_abstain(default_index: qa.Index) -> None:
