@@ -23,7 +23,7 @@ MIN_SCORE = 0.5
 MIN_SCORE_NO_RERANK = 0.35
 KEYWORD_WEIGHT = 0.15
 # Candidates the cross-encoder reads: more costs time and gains little (README, Answers).
-RERANK_CANDIDATES = 8
+RERANK_CANDIDATES = 6
 # Logits a pointing-back sentence read after its predecessor must gain over the predecessor
 # alone to count as the answer (measured on the default question set and SQuAD; README).
 CONTEXT_MARGIN = 1.0

@@ -1,0 +1,107 @@
+"""Benchmark: warm latency of retrieve and ask against a bare encode + FAISS search, build time
+against a bare encode, and cold start against importing the libraries. Prints figures.
+
+    .venv/bin/python bench/latency.py [--repeat 3]
+
+Runs on the default corpus and question set, in one process, side by side, so the ratios compare
+like with like on this machine. Builds a scratch index under bench/.cache/latency/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+import qa
+from qa.build import build
+
+ROOT = Path(__file__).resolve().parents[1]
+CACHE = ROOT / "bench" / ".cache" / "latency"
+
+
+def percentiles(samples: list[float]) -> tuple[float, float]:
+    return float(np.percentile(samples, 50)), float(np.percentile(samples, 95))
+
+
+def timed(function, items: list[str]) -> list[float]:  # type: ignore[no-untyped-def]
+    samples = []
+    for item in items:
+        started = time.perf_counter()
+        function(item)
+        samples.append((time.perf_counter() - started) * 1000)
+    return samples
+
+
+def wall(command: list[str]) -> float:
+    started = time.perf_counter()
+    subprocess.run(command, check=True, capture_output=True, cwd=ROOT)
+    return time.perf_counter() - started
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=3, help="passes over the questions")
+    args = parser.parse_args(argv)
+
+    lines = (ROOT / "questions" / "default.jsonl").read_text(encoding="utf-8").splitlines()
+    questions = [json.loads(line)["question"] for line in lines if line.strip()] * args.repeat
+
+    started = time.perf_counter()
+    build(ROOT / "corpus", CACHE, show_progress=False)
+    build_seconds = time.perf_counter() - started
+    index = qa.load_index(CACHE)
+    encoder, faiss_index = index.encoder, index._stored.faiss_index
+    texts = [index._passage(row, 0.0, 1).text for row in range(len(index))]
+    started = time.perf_counter()
+    encoder.encode(texts)
+    encode_seconds = time.perf_counter() - started
+
+    index.ask(questions[0])  # warm: models loaded, caches filled
+
+    def floor(question: str) -> None:
+        faiss_index.search(encoder.encode([question]), 5)
+
+    runs = {
+        "bare encode + FAISS search (floor)": timed(floor, questions),
+        "Index.retrieve, hybrid": timed(lambda q: index.retrieve(q, 5), questions),
+        "Index.retrieve, dense": timed(lambda q: index.retrieve(q, 5, mode="dense"), questions),
+        "Index.ask, rerank=False": timed(lambda q: index.ask(q, 5, rerank=False), questions),
+        "Index.ask (cross-encoder)": timed(lambda q: index.ask(q, 5), questions),
+    }
+    base = statistics.median(runs["bare encode + FAISS search (floor)"])
+    print(f"Warm latency, {len(questions)} questions of questions/default.jsonl, k=5:")
+    print(f"{'':38s} {'p50 ms':>8s} {'p95 ms':>8s} {'p50 / floor':>12s}")
+    for name, samples in runs.items():
+        p50, p95 = percentiles(samples)
+        print(f"{name:38s} {p50:8.1f} {p95:8.1f} {p50 / base:12.2f}")
+
+    started = time.perf_counter()
+    index.ask_many(questions, 5)
+    batch = (time.perf_counter() - started) * 1000 / len(questions)
+    print(f"{'Index.ask_many, per question':38s} {batch:8.1f}")
+
+    print(
+        f"\nBuild of the default corpus ({len(index)} chunks): {build_seconds:.2f} s; bare encode "
+        f"of the same chunk texts: {encode_seconds:.2f} s (the build also loads the model, "
+        "splits sentences and writes files)"
+    )
+    imports = [sys.executable, "-c", "import sentence_transformers, faiss"]
+    ask = [sys.executable, "-m", "qa", "ask", "What is NAIO?", "--index", str(CACHE)]
+    import_s = statistics.median(wall(imports) for _ in range(3))
+    ask_s = statistics.median(wall(ask) for _ in range(3))
+    print(
+        f"Cold start: qa ask {ask_s:.2f} s; python -c 'import sentence_transformers, faiss' "
+        f"{import_s:.2f} s; ratio {ask_s / import_s:.2f}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
