@@ -70,6 +70,9 @@ class Reranker:
 
         options = onnxruntime.SessionOptions()
         options.log_severity_level = 3
+        # No busy-waiting threads after a run: they would steal the cores torch needs next.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        options.add_session_config_entry("session.inter_op.allow_spinning", "0")
         self._session = onnxruntime.InferenceSession(
             str(folder / "model.onnx"), options, providers=["CPUExecutionProvider"]
         )

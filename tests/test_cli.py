@@ -86,3 +86,34 @@ def test_help_lists_every_command() -> None:
     assert result.returncode == 0
     for command in ("build", "ask", "eval", "serve"):
         assert command in result.stdout
+
+
+def test_serve_starts_the_chat(corpus_dir: Path, index: qa.Index, tmp_path: Path) -> None:
+    from webserver import _wait_until_up, free_port, stop
+
+    port = free_port()
+    log_file = tmp_path / "serve.log"
+    env = {
+        **os.environ,
+        "QA_CORPUS_DIR": str(corpus_dir),
+        "QA_INDEX_DIR": str(index.path),
+        "GRADIO_ANALYTICS_ENABLED": "False",
+    }
+    with log_file.open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "qa", "serve", "--port", str(port)],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        _wait_until_up(f"http://127.0.0.1:{port}/", process, log_file)
+        from gradio_client import Client
+
+        result = Client(f"http://127.0.0.1:{port}/", verbose=False).predict(
+            "Where was coffee first brewed?", api_name="/ask"
+        )
+        assert result["answer"] == "Coffee was first brewed in Yemen in the 15th century."
+    finally:
+        stop(process)
