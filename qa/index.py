@@ -187,7 +187,7 @@ class Index:
     ) -> Answer:
         question = question.strip()
         rows = self._candidate_rows([row for row, _ in hits])
-        texts = [self.documents[int(d)].text[int(s) : int(e)] for d, s, e in self._sentences[rows]]
+        texts = [self._sentence_text(int(row)) for row in rows]
         candidates = answering.score_candidates(
             question, vector, rows, self._sentences, self._stored.sentence_vectors, texts
         )
