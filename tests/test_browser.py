@@ -171,6 +171,11 @@ def test_settings_threshold_makes_it_abstain(page: Page, tmp_path: Path) -> None
     page.page.locator("#qa-k input[type=number]").fill("2")
     page.page.locator("#qa-k input[type=number]").press("Enter")
     page.page.locator("#qa-mode").get_by_text("keyword", exact=True).click()
+    # The controls update the page's state asynchronously: ask only once all three took.
+    expect = sync_api.expect
+    expect(page.page.locator("#qa-min-score input[type=range]")).to_have_value("1")
+    expect(page.page.locator("#qa-k input[type=range]")).to_have_value("2")
+    expect(page.page.locator("#qa-mode input[value=keyword]")).to_be_checked()
 
     reply = page.ask(NAIO_QUESTION)
     assert reply.locator(".qa-notfound strong").inner_text() == "Not found in the documents."
