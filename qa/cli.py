@@ -6,7 +6,6 @@ import argparse
 import json
 import logging
 import sys
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -115,18 +114,13 @@ def _ask(args: argparse.Namespace) -> int:
 
 
 def answer_dict(answer: Any) -> dict[str, Any]:
-    """An Answer as JSON-ready data (the same shape as the web API's)."""
-    return {
-        "question": answer.question,
-        "answer": answer.text,
-        "abstained": answer.abstained,
-        "score": answer.score,
-        "doc_id": answer.doc_id,
-        "start": answer.start,
-        "end": answer.end,
-        "span": None if answer.span is None else {"start": answer.span[0], "end": answer.span[1]},
-        "citations": [asdict(p) for p in answer.citations],
-    }
+    """An Answer as JSON-ready data: the web API's shape, with each citation's metadata too."""
+    from qa.web import answer_to_json
+
+    data = answer_to_json(answer)
+    for citation, passage in zip(data["citations"], answer.citations, strict=True):
+        citation["metadata"] = passage.metadata
+    return data
 
 
 def _eval(args: argparse.Namespace) -> int:
