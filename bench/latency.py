@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     questions = [json.loads(line)["question"] for line in lines if line.strip()] * args.repeat
 
     started = time.perf_counter()
-    build(ROOT / "corpus", CACHE, show_progress=False)
+    build(ROOT / "corpus", CACHE, show_progress=False, incremental=False)
     build_seconds = time.perf_counter() - started
     index = qa.load_index(CACHE)
     encoder, faiss_index = index.encoder, index._stored.faiss_index

@@ -38,19 +38,23 @@ def build_index(
     *,
     model: str | None = None,
     show_progress: bool | None = None,
+    incremental: bool = True,
 ) -> Index:
     """Build the index of ``corpus`` into ``index_dir`` and return it loaded.
 
     ``None`` means the defaults: this project's ``corpus/`` and ``index/`` (or the folders in
     ``QA_CORPUS_DIR`` / ``QA_INDEX_DIR``). ``model`` is any sentence-transformers model name or
-    path (default: the bundled all-MiniLM-L6-v2).
+    path (default: the bundled all-MiniLM-L6-v2). With ``incremental``, documents unchanged
+    since the last build of ``index_dir`` keep their vectors; ``incremental=False`` embeds all.
     """
     from qa.build import build
 
     global _default
     corpus_dir = Path(corpus) if corpus is not None else default_corpus_dir()
     target = Path(index_dir) if index_dir is not None else default_index_dir()
-    build(corpus_dir, target, model=model, show_progress=show_progress)
+    build(
+        corpus_dir, target, model=model, show_progress=show_progress, incremental=incremental
+    )
     index = Index.load(target)
     if target.resolve() == default_index_dir().resolve():
         with _default_lock:

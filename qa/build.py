@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from importlib import metadata as importlib_metadata
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,8 @@ from qa import store
 from qa.chunking import CHUNK_TOKENS, OVERLAP_SENTENCES, SPLITTER, Sentence, chunk_document
 from qa.corpus import read_corpus
 from qa.embedding import DEFAULT_MODEL, Encoder, get_encoder
-from qa.types import Chunk, Document
+from qa.errors import QAError
+from qa.types import Document
 
 logger = logging.getLogger(__name__)
 
@@ -39,34 +41,49 @@ def build(
     model: str | None = None,
     show_progress: bool | None = None,
     chunk_tokens: int = CHUNK_TOKENS,
+    incremental: bool = True,
 ) -> Path:
-    """Build the index of ``corpus_dir`` into ``index_dir``; returns the new generation folder."""
+    """Build the index of ``corpus_dir`` into ``index_dir``; returns the new generation folder.
+
+    With ``incremental`` (the default), documents unchanged since the index already in
+    ``index_dir`` keep their chunks and vectors: only new and changed documents are split and
+    embedded. Reuse needs the same model, chunking and qa version; otherwise all is rebuilt.
+    """
     started = time.time()
     documents, hashes = read_corpus(corpus_dir)
     encoder = get_encoder(model or DEFAULT_MODEL)
     chunking = chunking_params(encoder.window, chunk_tokens)
+    previous = _reusable(index_dir, encoder, chunking) if incremental else None
+    old_rows = {d.id: row for row, d in enumerate(previous.documents)} if previous else {}
 
-    chunks: list[Chunk] = []
-    chunk_rows: list[tuple[int, int, int]] = []
-    sentence_rows: list[tuple[int, int, int]] = []
+    parts: list[_Part] = []
     for row, document in enumerate(documents):
-        doc_chunks, sentences = chunk_document(
-            document,
-            encoder.count_tokens,
-            chunk_tokens=chunking["chunk_tokens"],
-            overlap=chunking["overlap_sentences"],
+        old_row = old_rows.get(document.id)
+        if previous is not None and old_row is not None and previous.documents[old_row] == document:
+            parts.append(previous.part(old_row, row))
+        else:
+            parts.append(_split(document, row, encoder, chunking))
+    chunk_table = _rows([p.chunks for p in parts])
+    sentence_table = _rows([p.sentences for p in parts])
+    vectors = np.zeros((len(chunk_table), encoder.dimension), dtype=np.float32)
+    sentence_vectors = np.zeros((len(sentence_table), encoder.dimension), dtype=np.float32)
+    fresh_chunks = np.concatenate([np.full(len(p.chunks), p.vectors is None) for p in parts])
+    fresh_sentences = np.concatenate([np.full(len(p.sentences), p.vectors is None) for p in parts])
+    for part, chunk_slice, sentence_slice in _slices(parts):
+        if part.vectors is not None and part.sentence_vectors is not None:
+            vectors[chunk_slice] = part.vectors
+            sentence_vectors[sentence_slice] = part.sentence_vectors
+    texts = [documents[row].text[start:end] for row, start, end in chunk_table]
+    if fresh_chunks.any():
+        vectors[fresh_chunks], sentence_vectors[fresh_sentences] = encode_chunks(
+            encoder,
+            [t for t, fresh in zip(texts, fresh_chunks) if fresh],
+            chunk_table[fresh_chunks],
+            sentence_table[fresh_sentences],
+            show_progress=show_progress,
         )
-        chunks.extend(doc_chunks)
-        chunk_rows.extend((row, c.start, c.end) for c in doc_chunks)
-        sentence_rows.extend((row, s.start, s.end) for s in _answerable(document, sentences))
-    chunk_table = np.asarray(chunk_rows, dtype=np.int64).reshape(-1, 3)
-    sentence_table = np.asarray(sentence_rows, dtype=np.int64).reshape(-1, 3)
-
-    vectors, sentence_vectors = encode_chunks(
-        encoder, chunks, chunk_table, sentence_table, show_progress=show_progress
-    )
     faiss_index, faiss_params = store.make_faiss_index(vectors)
-    bm25, tokenizer = build_bm25([c.text for c in chunks])
+    bm25, tokenizer = build_bm25(texts)
 
     manifest: dict[str, Any] = {
         "format_version": store.FORMAT_VERSION,
@@ -81,8 +98,12 @@ def build(
         "bm25": {**BM25_PARAMS, "tokenizer": "bm25s, English stop words, Snowball stemmer"},
         "counts": {
             "documents": len(documents),
-            "chunks": len(chunks),
+            "chunks": len(chunk_table),
             "sentences": len(sentence_table),
+        },
+        "embedded": {
+            "documents": sum(p.vectors is None for p in parts),
+            "chunks": int(fresh_chunks.sum()),
         },
         "versions": {
             name: _version(name)
@@ -102,13 +123,109 @@ def build(
         tokenizer,
     )
     logger.info(
-        "Built index of %d documents, %d chunks in %.1fs: %s",
+        "Built index of %d documents, %d chunks (%d embedded, the rest reused) in %.1fs: %s",
         len(documents),
-        len(chunks),
+        len(chunk_table),
+        manifest["embedded"]["chunks"],
         time.time() - started,
         folder,
     )
     return folder
+
+
+@dataclass(frozen=True)
+class _Part:
+    """One document's rows (document row, start, end), with its vectors when reused."""
+
+    chunks: np.ndarray
+    sentences: np.ndarray
+    vectors: np.ndarray | None = None
+    sentence_vectors: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
+class _Previous:
+    """The index being replaced, kept for the vectors of documents that did not change."""
+
+    documents: list[Document]
+    chunks: np.ndarray
+    sentences: np.ndarray
+    vectors: np.ndarray
+    sentence_vectors: np.ndarray
+
+    def part(self, old_row: int, row: int) -> _Part:
+        chunks = _row_range(self.chunks, old_row)
+        sentences = _row_range(self.sentences, old_row)
+        chunk_rows = self.chunks[chunks].copy()
+        sentence_rows = self.sentences[sentences].copy()
+        chunk_rows[:, 0] = row
+        sentence_rows[:, 0] = row
+        return _Part(
+            chunk_rows, sentence_rows, self.vectors[chunks], self.sentence_vectors[sentences]
+        )
+
+
+def _reusable(index_dir: Path, encoder: Encoder, chunking: dict[str, Any]) -> _Previous | None:
+    """The index in ``index_dir`` when its vectors can be reused for this build, else None."""
+    try:
+        manifest = store.read_manifest(index_dir)
+        if manifest is None:
+            return None
+        model = {"name": encoder.name, "dimension": encoder.dimension, "window": encoder.window}
+        if (
+            manifest.get("model") != model
+            or manifest.get("chunking") != chunking
+            or manifest.get("qa_version") != _version("qa")
+        ):
+            return None
+        stored = store.load(index_dir)
+    except QAError as error:
+        logger.warning("Not reusing the index in %s: %s", index_dir, error)
+        return None
+    return _Previous(
+        stored.documents,
+        stored.chunks,
+        stored.sentences,
+        stored.faiss_index.reconstruct_n(0, stored.faiss_index.ntotal),
+        np.asarray(stored.sentence_vectors),
+    )
+
+
+def _split(document: Document, row: int, encoder: Encoder, chunking: dict[str, Any]) -> _Part:
+    chunks, sentences = chunk_document(
+        document,
+        encoder.count_tokens,
+        chunk_tokens=chunking["chunk_tokens"],
+        overlap=chunking["overlap_sentences"],
+    )
+    return _Part(
+        np.asarray([(row, c.start, c.end) for c in chunks], dtype=np.int64).reshape(-1, 3),
+        np.asarray(
+            [(row, s.start, s.end) for s in _answerable(document, sentences)], dtype=np.int64
+        ).reshape(-1, 3),
+    )
+
+
+def _rows(tables: list[np.ndarray]) -> np.ndarray:
+    return np.concatenate(tables) if tables else np.zeros((0, 3), dtype=np.int64)
+
+
+def _row_range(table: np.ndarray, row: int) -> slice:
+    """The rows of ``table`` (sorted by document row) that belong to document ``row``."""
+    low, high = np.searchsorted(table[:, 0], [row, row + 1])
+    return slice(int(low), int(high))
+
+
+def _slices(parts: list[_Part]) -> Iterator[tuple[_Part, slice, slice]]:
+    chunk_at = sentence_at = 0
+    for part in parts:
+        yield (
+            part,
+            slice(chunk_at, chunk_at + len(part.chunks)),
+            slice(sentence_at, sentence_at + len(part.sentences)),
+        )
+        chunk_at += len(part.chunks)
+        sentence_at += len(part.sentences)
 
 
 def _answerable(document: Document, sentences: Sequence[Sentence]) -> list[Sentence]:
@@ -133,7 +250,7 @@ def _answerable(document: Document, sentences: Sequence[Sentence]) -> list[Sente
 
 def encode_chunks(
     encoder: Encoder,
-    chunks: Sequence[Chunk],
+    texts: Sequence[str],
     chunk_table: np.ndarray,
     sentence_table: np.ndarray,
     *,
@@ -146,7 +263,7 @@ def encode_chunks(
     from tqdm.auto import tqdm
 
     dimension = encoder.dimension
-    vectors = np.zeros((len(chunks), dimension), dtype=np.float32)
+    vectors = np.zeros((len(texts), dimension), dtype=np.float32)
     sentence_sums = np.zeros((len(sentence_table), dimension), dtype=np.float32)
     # Sentences of each chunk: same document row, inside the chunk's span (tables are sorted).
     keys = sentence_table[:, 0] * (1 << 40) + sentence_table[:, 1]
@@ -156,9 +273,9 @@ def encode_chunks(
     highs = np.searchsorted(keys, chunk_keys_end, side="left")
 
     disable = None if show_progress is None else not show_progress
-    with tqdm(total=len(chunks), desc="Embedding chunks", unit="chunk", disable=disable) as bar:
-        for first in range(0, len(chunks), ENCODE_BATCH):
-            batch = range(first, min(first + ENCODE_BATCH, len(chunks)))
+    with tqdm(total=len(texts), desc="Embedding chunks", unit="chunk", disable=disable) as bar:
+        for first in range(0, len(texts), ENCODE_BATCH):
+            batch = range(first, min(first + ENCODE_BATCH, len(texts)))
             spans = []
             for i in batch:
                 rows = sentence_table[lows[i] : highs[i]]
@@ -166,9 +283,7 @@ def encode_chunks(
                 spans.append(
                     [(int(s - chunk_table[i, 1]), int(e - chunk_table[i, 1])) for _, s, e in rows]
                 )
-            chunk_vectors, pooled = encoder.encode_with_sentences(
-                [chunks[i].text for i in batch], spans
-            )
+            chunk_vectors, pooled = encoder.encode_with_sentences([texts[i] for i in batch], spans)
             vectors[first : first + len(batch)] = chunk_vectors
             for i, sentence_vectors in zip(batch, pooled):
                 if len(sentence_vectors):

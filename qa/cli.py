@@ -41,6 +41,9 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("--index", help="index folder (default: index/)")
     build.add_argument("--model", help="sentence-transformers model name or path")
     build.add_argument("--quiet", action="store_true", help="no progress bar")
+    build.add_argument(
+        "--full", action="store_true", help="embed every document again (default: only changed)"
+    )
     build.set_defaults(run=_build)
 
     ask = commands.add_parser("ask", help="answer a question")
@@ -75,12 +78,17 @@ def _build(args: argparse.Namespace) -> int:
     import qa
 
     index = qa.build_index(
-        args.corpus, args.index, model=args.model, show_progress=False if args.quiet else None
+        args.corpus,
+        args.index,
+        model=args.model,
+        show_progress=False if args.quiet else None,
+        incremental=not args.full,
     )
-    counts = index.manifest["counts"]
+    counts, embedded = index.manifest["counts"], index.manifest["embedded"]
     print(
         f"Indexed {counts['documents']} documents as {counts['chunks']} chunks "
-        f"({counts['sentences']} sentences) with {index.model_name} into {index.path}"
+        f"({counts['sentences']} sentences) with {index.model_name} into {index.path}; "
+        f"embedded {embedded['chunks']} chunks, reused {counts['chunks'] - embedded['chunks']}"
     )
     return 0
 

@@ -225,3 +225,60 @@ def test_stale_detection_and_rebuild_of_the_default_index(
         explicit = qa.load_index(index_dir)
     assert "is stale" in caplog.text and "qa build" in caplog.text
     assert explicit.ask("What is the capital of Peru?").text == "Lima is the capital of Peru."
+
+
+# -- incremental builds -------------------------------------------------------------------------
+
+
+def _contents(index: qa.Index) -> tuple[list[qa.Document], np.ndarray, np.ndarray, np.ndarray]:
+    stored = index._stored
+    vectors = stored.faiss_index.reconstruct_n(0, stored.faiss_index.ntotal)
+    return stored.documents, stored.chunks, stored.sentences, vectors
+
+
+def test_incremental_build_embeds_only_changed_documents(corpus_dir: Path, tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    shutil.copytree(corpus_dir, corpus)
+    index_dir = tmp_path / "index"
+    first = qa.build_index(corpus, index_dir, show_progress=False)
+    assert first.manifest["embedded"]["chunks"] == first.manifest["counts"]["chunks"]
+
+    # One file changes, one is added, one is removed: only the first two are embedded.
+    (corpus / "coffee.md").write_text(
+        (corpus / "coffee.md").read_text() + "\nEthiopia is where the coffee plant comes from.\n"
+    )
+    (corpus / "peru.txt").write_text("Lima is the capital of Peru. It lies on the coast.\n")
+    (corpus / "tides.html").unlink()
+    again = qa.build_index(corpus, index_dir, show_progress=False)
+    changed = {"coffee.md", "peru.txt"}
+    changed_rows = [row for row, d in enumerate(again._stored.documents) if d.id in changed]
+    expected = int(np.isin(again._stored.chunks[:, 0], changed_rows).sum())
+    assert 0 < expected < again.manifest["counts"]["chunks"]
+    assert again.manifest["embedded"] == {"documents": 2, "chunks": expected}
+    assert again.ask("What is the capital of Peru?").text == "Lima is the capital of Peru."
+    assert "tides.html" not in {p.doc_id for p in again.retrieve("What causes tides?", 100)}
+
+    # The result is the index a full build makes.
+    full = qa.build_index(corpus, tmp_path / "full", show_progress=False, incremental=False)
+    documents, chunks, sentences, vectors = _contents(again)
+    full_documents, full_chunks, full_sentences, full_vectors = _contents(full)
+    assert documents == full_documents
+    assert np.array_equal(chunks, full_chunks) and np.array_equal(sentences, full_sentences)
+    assert np.allclose(vectors, full_vectors, atol=1e-5)
+    assert np.allclose(again._stored.sentence_vectors, full._stored.sentence_vectors, atol=1e-5)
+    assert full.manifest["embedded"]["chunks"] == full.manifest["counts"]["chunks"]
+
+    # Nothing changed: nothing is embedded.
+    assert qa.build_index(corpus, index_dir).manifest["embedded"]["chunks"] == 0
+
+
+def test_incremental_build_reembeds_everything_for_other_chunking(
+    corpus_dir: Path, tmp_path: Path
+) -> None:
+    from qa.build import build
+
+    build(corpus_dir, tmp_path, show_progress=False)
+    build(corpus_dir, tmp_path, show_progress=False, chunk_tokens=32)
+    manifest = store.read_manifest(tmp_path)
+    assert manifest is not None
+    assert manifest["embedded"]["chunks"] == manifest["counts"]["chunks"]
