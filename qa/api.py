@@ -52,9 +52,7 @@ def build_index(
     global _default
     corpus_dir = Path(corpus) if corpus is not None else default_corpus_dir()
     target = Path(index_dir) if index_dir is not None else default_index_dir()
-    build(
-        corpus_dir, target, model=model, show_progress=show_progress, incremental=incremental
-    )
+    build(corpus_dir, target, model=model, show_progress=show_progress, incremental=incremental)
     index = Index.load(target)
     if target.resolve() == default_index_dir().resolve():
         with _default_lock:

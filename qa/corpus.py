@@ -25,6 +25,8 @@ FORMATS = (".txt", ".md", ".html", ".htm", ".pdf", ".jsonl")
 # heading ("Governance and Funding Progress"); Markdown "#" lines always do.
 _MD_HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t#]*$", re.MULTILINE)
 _PLAIN_HEADING_MAX_CHARS = 80
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def corpus_files(corpus_dir: Path, *, warn: bool = True) -> list[Path]:
@@ -125,7 +127,10 @@ def parse_file(data: bytes, source: str) -> list[Document]:
     stem = Path(source).stem
     try:
         if suffix == ".jsonl":
-            return list(_read_jsonl(data, source))
+            documents = list(_read_jsonl(data, source))
+            if not documents:
+                logger.warning("Skipping %s: no document in it", source)
+            return documents
         if suffix == ".pdf":
             document = _read_pdf(data, source, stem)
         elif suffix in (".html", ".htm"):
@@ -171,7 +176,7 @@ def _read_markdown(data: bytes, source: str, stem: str) -> Document:
     import frontmatter
 
     post = frontmatter.loads(_normalise_newlines(decode(data, source)))
-    metadata = {key: _jsonable(value) for key, value in post.metadata.items()}
+    metadata = _scrub({key: _jsonable(value) for key, value in post.metadata.items()})
     text = post.content
     sections = find_headings(text)
     title = str(metadata.pop("title", "") or "") or (sections[0][1] if sections else "")
@@ -210,11 +215,12 @@ def _read_pdf(data: bytes, source: str, stem: str) -> Document:
 
 def _read_jsonl(data: bytes, source: str) -> Iterator[Document]:
     text = decode(data, source)
-    for number, line in enumerate(text.splitlines(), 1):
+    # Only these end a line: JSON strings may hold U+2028, U+2029 and U+0085 unescaped.
+    for number, line in enumerate(_LINE_BREAK.split(text), 1):
         if not line.strip():
             continue
         try:
-            record = json.loads(line)
+            record = _scrub(json.loads(line))
             body = record["text"]
             if not isinstance(body, str):
                 raise TypeError("'text' must be a string")
@@ -239,6 +245,17 @@ def _read_jsonl(data: bytes, source: str) -> Iterator[Document]:
             source=f"{source}:{number}",
             sections=find_headings(body),
         )
+
+
+def _scrub(value: Any) -> Any:
+    """JSON's \\u escapes can make lone surrogates, which no UTF-8 text holds: U+FFFD instead."""
+    if isinstance(value, str):
+        return _LONE_SURROGATE.sub("\ufffd", value)
+    if isinstance(value, list):
+        return [_scrub(item) for item in value]
+    if isinstance(value, dict):
+        return {_scrub(key): _scrub(item) for key, item in value.items()}
+    return value
 
 
 def find_headings(text: str) -> tuple[tuple[int, str], ...]:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import re
+import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -20,6 +22,7 @@ from qa.types import Answer, Document, Passage
 logger = logging.getLogger(__name__)
 
 _KEY_SHIFT = 1 << 40  # (document row, offset) packed into one sortable int64
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class Index:
@@ -167,6 +170,8 @@ class Index:
         """``ask`` for many questions, with one batched encode."""
         if min_score is None:
             min_score = answering.MIN_SCORE if rerank else answering.MIN_SCORE_NO_RERANK
+        if not isinstance(questions, str):
+            questions = [_clean_question(q) for q in questions]
         hits, vectors = self._search(questions, k, mode)
         answers = []
         for question, question_hits, vector in zip(questions, hits, vectors):
@@ -277,8 +282,15 @@ class Index:
 
 
 def _clean_question(question: str) -> str:
+    """The question stripped, lone surrogates (which no tokenizer takes) made U+FFFD.
+
+    A question with no letter, digit, punctuation or symbol is empty: white space, control and
+    format characters (zero-width, direction marks), marks, U+FFFD are all the model's tokenizer
+    drops, and the cross-encoder is sure of any sentence for a question it reads as nothing.
+    """
     if not isinstance(question, str):
         raise TypeError(f"a question must be a string, got {type(question).__name__}")
-    if not question.strip():
+    question = _LONE_SURROGATE.sub("\ufffd", question).strip()
+    if not any(unicodedata.category(c)[0] in "LNPS" and c != "\ufffd" for c in question):
         raise EmptyQuestionError("The question is empty; ask something, e.g. 'What is NAIO?'")
-    return question.strip()
+    return question
