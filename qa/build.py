@@ -49,6 +49,18 @@ def build(
     ``index_dir`` keep their chunks and vectors: only new and changed documents are split and
     embedded. Reuse needs the same model, chunking and qa version; otherwise all is rebuilt.
     """
+    with store.build_lock(index_dir):
+        return _build(corpus_dir, index_dir, model, show_progress, chunk_tokens, incremental)
+
+
+def _build(
+    corpus_dir: Path,
+    index_dir: Path,
+    model: str | None,
+    show_progress: bool | None,
+    chunk_tokens: int,
+    incremental: bool,
+) -> Path:
     started = time.time()
     documents, hashes = read_corpus(corpus_dir)
     encoder = get_encoder(model or DEFAULT_MODEL)

@@ -15,7 +15,8 @@ Layout of an index folder::
         bm25/                    the bm25s index and its tokenizer vocabulary
 
 A build writes a new generation folder and only then points CURRENT at it, so a build that is
-killed at any moment leaves the previous index in place. No pickle anywhere.
+killed at any moment leaves the previous index in place. Builds of one folder take turns on its
+``.lock`` file. No pickle anywhere.
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ import os
 import secrets
 import shutil
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -41,6 +43,7 @@ logger = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
 CURRENT = "CURRENT"
+LOCK = ".lock"
 MANIFEST = "manifest.json"
 DOCUMENTS = "documents.jsonl"
 CHUNKS = "chunks.npy"
@@ -165,11 +168,29 @@ def save(
         pointer = index_dir / f"{CURRENT}.{secrets.token_hex(3)}.tmp"
         pointer.write_text(folder.name + "\n", encoding="utf-8")
         os.replace(pointer, index_dir / CURRENT)
+        _fsync_dir(index_dir)
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
     _remove_old_generations(index_dir, keep=folder.name)
     return folder
+
+
+@contextmanager
+def build_lock(index_dir: Path) -> Iterator[None]:
+    """Hold the index folder's build lock: builds of one folder, from any process, take turns.
+
+    Without it, one build's clean-up could remove the generation another is still writing.
+    """
+    import fcntl
+
+    index_dir.mkdir(parents=True, exist_ok=True)
+    with (index_dir / LOCK).open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def load(index_dir: Path, *, verify: bool = True) -> Stored:
@@ -293,6 +314,14 @@ def _fsync_tree(folder: Path) -> None:
         if path.is_file():
             with path.open("rb") as handle:
                 os.fsync(handle.fileno())
+
+
+def _fsync_dir(folder: Path) -> None:
+    descriptor = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
 
 
 def _remove_old_generations(index_dir: Path, keep: str) -> None:

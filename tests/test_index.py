@@ -7,6 +7,7 @@ import logging
 import shutil
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -282,3 +283,37 @@ def test_incremental_build_reembeds_everything_for_other_chunking(
     manifest = store.read_manifest(tmp_path)
     assert manifest is not None
     assert manifest["embedded"]["chunks"] == manifest["counts"]["chunks"]
+
+
+def test_builds_of_one_folder_take_turns(
+    corpus_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two builds at once: the second waits for the first, so neither removes what the other
+    is writing, and the folder ends with one loadable generation."""
+    import threading
+    import time
+
+    events: list[str] = []
+    save = store.save
+
+    def slow_save(*args: Any, **kwargs: Any) -> Path:
+        events.append("start")
+        time.sleep(0.5)  # wide open for the other build to barge in, were there no lock
+        folder = save(*args, **kwargs)
+        events.append("end")
+        return folder
+
+    monkeypatch.setattr(store, "save", slow_save)
+    threads = [
+        threading.Thread(target=qa.build_index, args=(corpus_dir, tmp_path / "index"))
+        for _ in range(2)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert events == ["start", "end", "start", "end"]
+    assert [p.name for p in (tmp_path / "index").iterdir() if p.name.startswith("gen-")] == [
+        store.live_folder(tmp_path / "index").name  # type: ignore[union-attr]
+    ]
+    assert qa.load_index(tmp_path / "index").retrieve("owls", 1)[0].doc_id == "owls-1"
