@@ -244,7 +244,7 @@ def test_a_build_killed_at_any_step_leaves_a_loadable_index(
     assert rebuilt.ask(NEW_QUESTION[0]).text == NEW_QUESTION[1]
     assert rebuilt.ask(OLD_QUESTION[0]).text != OLD_QUESTION[1]
     assert sorted(p.name for p in index_dir.iterdir()) == sorted(
-        [store.CURRENT, rebuilt._stored.path.name]
+        [store.CURRENT, store.LOCK, rebuilt._stored.path.name]
     )
     assert qa.load_index(index_dir).ask(NEW_QUESTION[0]).text == NEW_QUESTION[1]
 
