@@ -37,6 +37,7 @@ import numpy as np
 
 from qa.corpus import file_hash
 from qa.errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError
+from qa.retrieval import faiss_threads
 from qa.types import Document
 
 logger = logging.getLogger(__name__)
@@ -54,7 +55,7 @@ BM25_DIR = "bm25"
 # Files up to this size get a full sha256 check at load; larger ones a size check only.
 FULL_CHECK_BYTES = 256 * 1024 * 1024
 # At and above this many chunks the FAISS index is HNSW (approximate), below it exact.
-HNSW_THRESHOLD = 100_000
+HNSW_THRESHOLD = 20_000  # exact search passes 5 ms near 25k chunks (bench/scale.py)
 HNSW_M = 32
 HNSW_EF_CONSTRUCTION = 80
 HNSW_EF_SEARCH = 128
@@ -112,6 +113,7 @@ def make_faiss_index(vectors: np.ndarray) -> tuple[Any, dict[str, Any]]:
     """An exact inner-product index for small corpora, HNSW from HNSW_THRESHOLD chunks on."""
     import faiss
 
+    faiss.omp_set_num_threads(faiss_threads())  # a query may have left it at one
     dimension = vectors.shape[1]
     index: Any
     if len(vectors) >= HNSW_THRESHOLD:
