@@ -351,3 +351,24 @@ def test_large_corpora_get_hnsw_with_its_parameters_recorded(
         approximate = hnsw.retrieve(question, 3, mode="dense")
         assert [(p.doc_id, p.start) for p in approximate] == [(p.doc_id, p.start) for p in exact]
         assert [p.score for p in approximate] == pytest.approx([p.score for p in exact], abs=1e-5)
+
+
+def test_a_file_changed_during_a_build_is_indexed_as_read_and_then_stale(
+    corpus_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The index holds the bytes it read and their hash: a change made mid-build is not half
+    taken, and the index reads as stale until the next build takes it."""
+    import qa.build
+
+    corpus = tmp_path / "corpus"
+    shutil.copytree(corpus_dir, corpus)
+    get_encoder = qa.build.get_encoder
+
+    def edit_then_load(*args: Any) -> Any:  # runs after the corpus was read
+        (corpus / "animals.jsonl").write_text('{"id": "cats", "text": "Cats purr."}\n')
+        return get_encoder(*args)
+
+    monkeypatch.setattr(qa.build, "get_encoder", edit_then_load)
+    index = qa.build_index(corpus, tmp_path / "index", show_progress=False)
+    assert "owls-1" in {d.id for d in index.documents} and "cats" not in index._by_id
+    assert stale_reason(tmp_path / "index") == "the corpus changed since the build (animals.jsonl)"
