@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import metadata as importlib_metadata
 from pathlib import Path
@@ -77,14 +77,13 @@ def _build(
             parts.append(_split(document, row, encoder, chunking))
     chunk_table = _rows([p.chunks for p in parts])
     sentence_table = _rows([p.sentences for p in parts])
-    vectors = np.zeros((len(chunk_table), encoder.dimension), dtype=np.float32)
-    sentence_vectors = np.zeros((len(sentence_table), encoder.dimension), dtype=np.float32)
+    dimension = encoder.dimension
+    vectors = np.concatenate([_or_zeros(p.vectors, len(p.chunks), dimension) for p in parts])
+    sentence_vectors = np.concatenate(
+        [_or_zeros(p.sentence_vectors, len(p.sentences), dimension) for p in parts]
+    )
     fresh_chunks = np.concatenate([np.full(len(p.chunks), p.vectors is None) for p in parts])
     fresh_sentences = np.concatenate([np.full(len(p.sentences), p.vectors is None) for p in parts])
-    for part, chunk_slice, sentence_slice in _slices(parts):
-        if part.vectors is not None and part.sentence_vectors is not None:
-            vectors[chunk_slice] = part.vectors
-            sentence_vectors[sentence_slice] = part.sentence_vectors
     texts = [documents[row].text[start:end] for row, start, end in chunk_table]
     if fresh_chunks.any():
         vectors[fresh_chunks], sentence_vectors[fresh_sentences] = encode_chunks(
@@ -228,16 +227,9 @@ def _row_range(table: np.ndarray, row: int) -> slice:
     return slice(int(low), int(high))
 
 
-def _slices(parts: list[_Part]) -> Iterator[tuple[_Part, slice, slice]]:
-    chunk_at = sentence_at = 0
-    for part in parts:
-        yield (
-            part,
-            slice(chunk_at, chunk_at + len(part.chunks)),
-            slice(sentence_at, sentence_at + len(part.sentences)),
-        )
-        chunk_at += len(part.chunks)
-        sentence_at += len(part.sentences)
+def _or_zeros(vectors: np.ndarray | None, rows: int, dimension: int) -> np.ndarray:
+    """Reused vectors, or zeros for the rows about to be embedded."""
+    return vectors if vectors is not None else np.zeros((rows, dimension), dtype=np.float32)
 
 
 def _answerable(document: Document, sentences: Sequence[Sentence]) -> list[Sentence]:
