@@ -176,7 +176,7 @@ def _read_markdown(data: bytes, source: str, stem: str) -> Document:
     import frontmatter
 
     post = frontmatter.loads(_normalise_newlines(decode(data, source)))
-    metadata = _scrub({key: _jsonable(value) for key, value in post.metadata.items()})
+    metadata = scrub_surrogates({key: _jsonable(value) for key, value in post.metadata.items()})
     text = post.content
     sections = find_headings(text)
     title = str(metadata.pop("title", "") or "") or (sections[0][1] if sections else "")
@@ -220,7 +220,7 @@ def _read_jsonl(data: bytes, source: str) -> Iterator[Document]:
         if not line.strip():
             continue
         try:
-            record = _scrub(json.loads(line))
+            record = scrub_surrogates(json.loads(line))
             body = record["text"]
             if not isinstance(body, str):
                 raise TypeError("'text' must be a string")
@@ -247,14 +247,17 @@ def _read_jsonl(data: bytes, source: str) -> Iterator[Document]:
         )
 
 
-def _scrub(value: Any) -> Any:
-    """JSON's \\u escapes can make lone surrogates, which no UTF-8 text holds: U+FFFD instead."""
+def scrub_surrogates(value: Any) -> Any:
+    """``value`` (a string, or lists and dicts of them) with lone surrogates made U+FFFD.
+
+    JSON's \\u escapes and Python strings can hold them; no UTF-8 text and no tokenizer takes them.
+    """
     if isinstance(value, str):
         return _LONE_SURROGATE.sub("\ufffd", value)
     if isinstance(value, list):
-        return [_scrub(item) for item in value]
+        return [scrub_surrogates(item) for item in value]
     if isinstance(value, dict):
-        return {_scrub(key): _scrub(item) for key, item in value.items()}
+        return {scrub_surrogates(key): scrub_surrogates(item) for key, item in value.items()}
     return value
 
 

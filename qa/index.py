@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import re
 import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
@@ -13,6 +12,7 @@ import numpy as np
 
 from qa import answer as answering
 from qa import retrieval, store
+from qa.corpus import scrub_surrogates
 from qa.embedding import Encoder, get_encoder
 from qa.errors import EmptyQuestionError
 from qa.rerank import DEFAULT_RERANKER, get_reranker
@@ -22,7 +22,6 @@ from qa.types import Answer, Document, Passage
 logger = logging.getLogger(__name__)
 
 _KEY_SHIFT = 1 << 40  # (document row, offset) packed into one sortable int64
-_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class Index:
@@ -92,7 +91,7 @@ class Index:
         self, questions: Sequence[str], k: int = 5, *, mode: str | None = None
     ) -> list[list[Passage]]:
         """``retrieve`` for many questions, with one batched encode."""
-        hits, _ = self._search(questions, k, mode)
+        hits, _, _ = self._search(questions, k, mode)
         return [
             [self._passage(row, score, rank) for rank, (row, score) in enumerate(h, 1)]
             for h in hits
@@ -100,7 +99,8 @@ class Index:
 
     def _search(
         self, questions: Sequence[str], k: int, mode: str | None
-    ) -> tuple[list[retrieval.Hits], np.ndarray]:
+    ) -> tuple[list[retrieval.Hits], np.ndarray, list[str]]:
+        """Hits for each question, the question vectors, and the questions as cleaned."""
         if isinstance(questions, str):
             raise TypeError("retrieve_many takes a list of questions; use retrieve for one")
         if not isinstance(k, int) or isinstance(k, bool) or k <= 0:
@@ -111,13 +111,14 @@ class Index:
         depth = max(k, retrieval.FUSION_DEPTH) if mode == "hybrid" else k
         dense = retrieval.dense_search(self._stored.faiss_index, vectors, depth)
         if mode == "dense":
-            return dense, vectors
+            return dense, vectors, questions
         keyword = retrieval.keyword_search(
             self._stored.bm25, self._stored.bm25_tokenizer, questions, depth
         )
         if mode == "keyword":
-            return keyword, vectors
-        return [retrieval.fuse([d, w], k) for d, w in zip(dense, keyword)], vectors
+            return keyword, vectors, questions
+        fused = [retrieval.fuse([d, w], k) for d, w in zip(dense, keyword)]
+        return fused, vectors, questions
 
     def _passage(self, row: int, score: float, rank: int) -> Passage:
         doc_row, start, end = (int(v) for v in self._chunks[row])
@@ -170,9 +171,7 @@ class Index:
         """``ask`` for many questions, with one batched encode."""
         if min_score is None:
             min_score = answering.MIN_SCORE if rerank else answering.MIN_SCORE_NO_RERANK
-        if not isinstance(questions, str):
-            questions = [_clean_question(q) for q in questions]
-        hits, vectors = self._search(questions, k, mode)
+        hits, vectors, questions = self._search(questions, k, mode)
         answers = []
         for question, question_hits, vector in zip(questions, hits, vectors):
             passages = [self._passage(r, s, rank) for rank, (r, s) in enumerate(question_hits, 1)]
@@ -290,7 +289,7 @@ def _clean_question(question: str) -> str:
     """
     if not isinstance(question, str):
         raise TypeError(f"a question must be a string, got {type(question).__name__}")
-    question = _LONE_SURROGATE.sub("\ufffd", question).strip()
+    question = scrub_surrogates(question).strip()
     if not any(unicodedata.category(c)[0] in "LNPS" and c != "\ufffd" for c in question):
         raise EmptyQuestionError("The question is empty; ask something, e.g. 'What is NAIO?'")
     return question
