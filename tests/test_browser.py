@@ -163,13 +163,31 @@ def test_follow_up_uses_the_previous_question(page: Page) -> None:
     assert "The Okapi farm was founded in 1901." in reply.locator(".qa-quote").inner_text()
 
 
+def set_slider(page: Page, elem_id: str, value: str) -> None:
+    """Type ``value`` into a slider's number box until its range input shows it.
+
+    A control that has just been revealed can still be mounting: Svelte may then set it back to
+    its initial value once. Retrying until the range input agrees makes the test wait for that
+    instead of racing it.
+    """
+    number = page.page.locator(f"#{elem_id} input[type=number]")
+    slider = page.page.locator(f"#{elem_id} input[type=range]")
+    deadline = time.monotonic() + TIMEOUT_MS / 1000
+    while True:
+        number.fill(value)
+        number.press("Enter")
+        try:
+            sync_api.expect(slider).to_have_value(value, timeout=2_000)
+            return
+        except AssertionError:
+            if time.monotonic() > deadline:
+                raise
+
+
 def test_settings_threshold_makes_it_abstain(page: Page, tmp_path: Path) -> None:
     page.page.locator("#qa-settings").get_by_text("Settings", exact=True).click()
-    threshold = page.page.locator("#qa-min-score input[type=number]")
-    threshold.fill("1")
-    threshold.press("Enter")
-    page.page.locator("#qa-k input[type=number]").fill("2")
-    page.page.locator("#qa-k input[type=number]").press("Enter")
+    set_slider(page, "qa-min-score", "1")
+    set_slider(page, "qa-k", "2")
     page.page.locator("#qa-mode").get_by_text("keyword", exact=True).click()
     # The controls update the page's state asynchronously: ask only once all three took.
     expect = sync_api.expect
