@@ -102,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     build_seconds = time.perf_counter() - started
     index = qa.load_index(CACHE)
     encoder, faiss_index = index.encoder, index._stored.faiss_index
-    texts = [index._passage(row, 0.0, 1).text for row in range(len(index))]
+    texts = [index._chunk_passage(row).text for row in range(len(index))]
     started = time.perf_counter()
     encoder.encode(texts)
     encode_seconds = time.perf_counter() - started

@@ -140,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     questions = sample(list(question_set.questions), args.n, args.seed)
     counts = index.manifest["counts"]
     print(
-        f"SQuAD v2.0 dev: {counts['documents']} articles, {counts['chunks']} passages; "
+        f"SQuAD v2.0 dev: {counts['documents']} articles, {counts['chunks']} chunks; "
         f"{len(questions)} questions sampled (seed {args.seed}) of {len(question_set.questions)}; "
         f"k={args.k}; model {index.model_name}",
         flush=True,

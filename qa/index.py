@@ -22,6 +22,12 @@ from qa.types import Answer, Document, Passage
 logger = logging.getLogger(__name__)
 
 _KEY_SHIFT = 1 << 40  # (document row, offset) packed into one sortable int64
+# Hits read per passage asked for: chunks that overlap a better one merge into it (a long
+# paragraph's chunks share a sentence), and the passages after it still fill the k places.
+HITS_PER_PASSAGE = 3
+# Chunks one passage holds at most: a chunk joining two passages makes three; more would let a
+# long paragraph's chunks chain into one passage of the whole paragraph.
+MAX_CHUNKS_PER_PASSAGE = 3
 
 
 class Index:
@@ -91,16 +97,14 @@ class Index:
         self, questions: Sequence[str], k: int = 5, *, mode: str | None = None
     ) -> list[list[Passage]]:
         """``retrieve`` for many questions, with one batched encode."""
-        hits, _, _ = self._search(questions, k, mode)
-        return [
-            [self._passage(row, score, rank) for rank, (row, score) in enumerate(h, 1)]
-            for h in hits
-        ]
+        taken, _, _ = self._search(questions, k, mode)
+        return [[passage for passage, _ in question_taken] for question_taken in taken]
 
     def _search(
         self, questions: Sequence[str], k: int, mode: str | None
-    ) -> tuple[list[retrieval.Hits], np.ndarray, list[str]]:
-        """Hits for each question, the question vectors, and the questions as cleaned."""
+    ) -> tuple[list[list[tuple[Passage, list[int]]]], np.ndarray, list[str]]:
+        """The ``k`` passages of each question with their chunk rows (see ``_passages``), the
+        question vectors, and the questions as cleaned."""
         if isinstance(questions, str):
             raise TypeError("retrieve_many takes a list of questions; use retrieve for one")
         if not isinstance(k, int) or isinstance(k, bool) or k <= 0:
@@ -108,22 +112,83 @@ class Index:
         mode = retrieval.check_mode(mode)
         questions = [_clean_question(q) for q in questions]
         vectors = self.encoder.encode(questions)
-        depth = max(k, retrieval.FUSION_DEPTH) if mode == "hybrid" else k
-        dense = retrieval.dense_search(self._stored.faiss_index, vectors, depth)
-        if mode == "dense":
-            return dense, vectors, questions
+        taken: list[list[tuple[Passage, list[int]]]] = [[] for _ in questions]
+        todo = list(range(len(questions)))
+        depth = k * HITS_PER_PASSAGE
+        while todo:  # again, deeper, for questions whose hits merged into fewer than k passages
+            hits = self._hits([questions[i] for i in todo], vectors[todo], depth, mode)
+            for i, question_hits in zip(todo, hits):
+                taken[i] = self._passages(question_hits, k)
+            todo = [i for i, h in zip(todo, hits) if len(taken[i]) < k and len(h) == depth]
+            depth *= 2
+        return taken, vectors, questions
+
+    def _hits(
+        self, questions: list[str], vectors: np.ndarray, depth: int, mode: str
+    ) -> list[retrieval.Hits]:
+        """The ``depth`` best chunk rows of each question by ``mode``, best first."""
+        each = max(depth, retrieval.FUSION_DEPTH) if mode == "hybrid" else depth
+        dense: list[retrieval.Hits] = []
+        if mode != "keyword":
+            dense = retrieval.dense_search(self._stored.faiss_index, vectors, each)
+            if mode == "dense":
+                return dense
         keyword = retrieval.keyword_search(
-            self._stored.bm25, self._stored.bm25_tokenizer, questions, depth
+            self._stored.bm25, self._stored.bm25_tokenizer, questions, each
         )
         if mode == "keyword":
-            return keyword, vectors, questions
-        fused = [retrieval.fuse([d, w], k) for d, w in zip(dense, keyword)]
-        return fused, vectors, questions
+            return keyword
+        return [retrieval.fuse([d, w], depth) for d, w in zip(dense, keyword)]
 
-    def _passage(self, row: int, score: float, rank: int) -> Passage:
+    def _passages(self, hits: retrieval.Hits, k: int) -> list[tuple[Passage, list[int]]]:
+        """The ``k`` best passages of ``hits``, each with its chunk rows (best first).
+
+        Hits are taken in rank order. A chunk that overlaps a passage already taken widens it
+        instead of repeating its text, and widening merges passages that then overlap: no text
+        is cited twice. A passage keeps the rank and score of its best chunk and holds at most
+        ``MAX_CHUNKS_PER_PASSAGE`` chunks; an overlapping chunk that would pass that is skipped.
+        """
+        spans: list[list[int]] = []  # [doc_row, start, end] per passage, best first
+        rows: list[list[int]] = []
+        scores: list[float] = []
+        for row, score in hits:
+            doc_row, start, end = (int(v) for v in self._chunks[row])
+            overlapping = [
+                i for i, (d, s, e) in enumerate(spans) if d == doc_row and start < e and s < end
+            ]
+            if not overlapping:
+                if len(spans) == k:
+                    break
+                spans.append([doc_row, start, end])
+                rows.append([row])
+                scores.append(score)
+                continue
+            if 1 + sum(len(rows[i]) for i in overlapping) > MAX_CHUNKS_PER_PASSAGE:
+                continue
+            first, *others = overlapping
+            spans[first][1] = min([start] + [spans[i][1] for i in overlapping])
+            spans[first][2] = max([end] + [spans[i][2] for i in overlapping])
+            rows[first].append(row)
+            for i in reversed(others):
+                rows[first].extend(rows.pop(i))
+                del spans[i], scores[i]
+        return [
+            (self._passage(doc_row, start, end, score, rank, chunks), chunks)
+            for rank, ((doc_row, start, end), chunks, score) in enumerate(
+                zip(spans, rows, scores), 1
+            )
+        ]
+
+    def _chunk_passage(self, row: int) -> Passage:
+        """Chunk ``row`` as a passage (unranked)."""
         doc_row, start, end = (int(v) for v in self._chunks[row])
+        return self._passage(doc_row, start, end, 0.0, 1, [row])
+
+    def _passage(
+        self, doc_row: int, start: int, end: int, score: float, rank: int, chunks: list[int]
+    ) -> Passage:
         document = self.documents[doc_row]
-        metadata: dict[str, Any] = {"chunk": row}
+        metadata: dict[str, Any] = {"chunk": chunks[0], "chunks": chunks}
         section = document.section_at(start)
         if section is not None:
             metadata["section"] = section
@@ -171,12 +236,13 @@ class Index:
         """``ask`` for many questions, with one batched encode."""
         if min_score is None:
             min_score = answering.MIN_SCORE if rerank else answering.MIN_SCORE_NO_RERANK
-        hits, vectors, questions = self._search(questions, k, mode)
+        taken_all, vectors, questions = self._search(questions, k, mode)
         answers = []
-        for question, question_hits, vector in zip(questions, hits, vectors):
-            passages = [self._passage(r, s, rank) for rank, (r, s) in enumerate(question_hits, 1)]
+        for question, taken, vector in zip(questions, taken_all, vectors):
+            passages = [passage for passage, _ in taken]
+            chunk_rows = [row for _, chunks in taken for row in chunks]
             answers.append(
-                self._answer(question, passages, question_hits, vector, float(min_score), rerank)
+                self._answer(question, passages, chunk_rows, vector, float(min_score), rerank)
             )
         return answers
 
@@ -184,13 +250,13 @@ class Index:
         self,
         question: str,
         passages: list[Passage],
-        hits: retrieval.Hits,
+        chunk_rows: list[int],
         vector: np.ndarray,
         threshold: float,
         rerank: bool,
     ) -> Answer:
         question = question.strip()
-        rows = self._candidate_rows([row for row, _ in hits])
+        rows = self._candidate_rows(chunk_rows)
         texts = [self._sentence_text(int(row)) for row in rows]
         candidates = answering.score_candidates(
             question, vector, rows, self._sentences, self._stored.sentence_vectors, texts

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import shutil
@@ -54,7 +55,7 @@ def test_dense_ranking_equals_numpy_brute_force(index: qa.Index) -> None:
     faiss_index = index._stored.faiss_index
     vectors = faiss_index.reconstruct_n(0, faiss_index.ntotal)
     # the stored vectors are the chunk texts' embeddings
-    texts = [index._passage(row, 0.0, 1).text for row in range(len(index))]
+    texts = [index._chunk_passage(row).text for row in range(len(index))]
     assert np.allclose(vectors, index.encoder.encode(texts), atol=1e-5)
     query = index.encoder.encode([question])[0]
     expected = np.argsort(-(vectors @ query), kind="stable")[:5]
@@ -372,3 +373,53 @@ def test_a_file_changed_during_a_build_is_indexed_as_read_and_then_stale(
     index = qa.build_index(corpus, tmp_path / "index", show_progress=False)
     assert "owls-1" in {d.id for d in index.documents} and "cats" not in index._by_id
     assert stale_reason(tmp_path / "index") == "the corpus changed since the build (animals.jsonl)"
+
+
+LIGHTHOUSE = " ".join(
+    f"The lighthouse on island {i} was lit by keeper number {i} every night of year {1900 + i}, "
+    f"and its lamp burned {i * 3} litres of whale oil in the winter storms."
+    for i in range(1, 41)
+)
+
+
+@pytest.fixture(scope="module")
+def long_paragraph_index(tmp_path_factory: pytest.TempPathFactory) -> qa.Index:
+    """One long paragraph: its chunks overlap by a sentence, as every long paragraph's do."""
+    corpus = tmp_path_factory.mktemp("long-corpus")
+    (corpus / "lighthouses.txt").write_text(LIGHTHOUSE + "\n", encoding="utf-8")
+    return qa.build_index(corpus, tmp_path_factory.mktemp("long-index"), show_progress=False)
+
+
+def test_overlapping_chunks_merge_into_one_passage(long_paragraph_index: qa.Index) -> None:
+    index = long_paragraph_index
+    spans = [tuple(int(v) for v in chunk) for chunk in index._chunks]
+    assert len(spans) >= 5 and all(a[2] > b[1] for a, b in itertools.pairwise(spans))
+    assert spans[0][2] <= spans[2][1] and spans[2][2] <= spans[4][1]
+
+    # Chunks 0 and 2 are apart; chunk 1 overlaps both and joins them into one passage.
+    (passage, chunks), (after, later) = index._passages([(0, 0.9), (2, 0.8), (1, 0.7), (4, 0.6)], 5)
+    assert (passage.start, passage.end) == (spans[0][1], spans[2][2])
+    assert chunks == [0, 1, 2] and passage.metadata["chunks"] == chunks
+    assert passage.metadata["chunk"] == 0 and passage.score == 0.9 and passage.rank == 1
+    assert later == [4] and after.rank == 2 and after.score == 0.6
+    # A passage holds three chunks at most: a fourth that overlaps it is skipped.
+    assert [c for _, c in index._passages([(0, 0.9), (2, 0.8), (1, 0.7), (3, 0.6)], 5)] == [
+        [0, 1, 2]
+    ]
+    # Once k passages are taken, the first chunk that would start another ends the reading.
+    assert [c for _, c in index._passages([(0, 0.9), (2, 0.8), (1, 0.7)], 1)] == [[0]]
+
+    for mode in ("dense", "keyword", "hybrid"):
+        question = "How many litres of whale oil did the lamp burn in winter?"
+        passages = index.retrieve(question, k=3, mode=mode)
+        assert len(passages) == 3, mode
+        text = index.document("lighthouses.txt").text
+        for p in passages:
+            assert text[p.start : p.end] == p.text
+            assert p.start == min(spans[c][1] for c in p.metadata["chunks"])
+            assert p.end == max(spans[c][2] for c in p.metadata["chunks"])
+        for a, b in itertools.combinations(passages, 2):
+            assert a.end <= b.start or b.end <= a.start, mode  # no text cited twice
+        assert len({c for p in passages for c in p.metadata["chunks"]}) > len(passages), mode
+    answer = index.ask("How many litres of whale oil did the lamp burn in winter?", k=2)
+    assert len(answer.citations) == 2
