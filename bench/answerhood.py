@@ -51,25 +51,12 @@ def held_out(n: int, seed: int) -> tuple[Path, list[Question]]:
     v2 = {a["title"] for a in json.loads(squad_eval.SQUAD.read_text(encoding="utf-8"))["data"]}
     articles = [a for a in v1 if a["title"] not in v2]
     corpus = CACHE / "corpus"
-    corpus.mkdir(parents=True, exist_ok=True)
-    lines = [
-        json.dumps(
-            {
-                "id": a["title"],
-                "title": a["title"].replace("_", " "),
-                "text": "\n\n".join(p["context"].strip() for p in a["paragraphs"]),
-            },
-            ensure_ascii=False,
-        )
-        for a in articles
-    ]
-    target = corpus / "held-out.jsonl"
-    text = "\n".join(lines) + "\n"
-    if not target.is_file() or target.read_text(encoding="utf-8") != text:
-        target.write_text(text, encoding="utf-8")
+    squad_eval.write_articles(articles, corpus / "held-out.jsonl")
     questions = [
         Question(
-            id=q["id"], question=q["question"], answers=tuple({x["text"] for x in q["answers"]})
+            id=q["id"],
+            question=q["question"],
+            answers=tuple(sorted({x["text"] for x in q["answers"]})),
         )
         for a in articles
         for p in a["paragraphs"]

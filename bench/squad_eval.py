@@ -21,6 +21,7 @@ import random
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import qa
 from qa.api import stale_reason
@@ -39,6 +40,11 @@ SEED = 13
 def write_corpus(squad: Path, corpus_dir: Path) -> None:
     """One JSONL document per article: id and title from the article title, paragraphs joined."""
     data = json.loads(squad.read_text(encoding="utf-8"))["data"]
+    write_articles(data, corpus_dir / "squad-v2-dev.jsonl")
+
+
+def write_articles(articles: list[dict[str, Any]], target: Path) -> None:
+    """SQuAD ``articles`` as JSONL documents in ``target``, rewritten only when they changed."""
     lines = [
         json.dumps(
             {
@@ -48,10 +54,9 @@ def write_corpus(squad: Path, corpus_dir: Path) -> None:
             },
             ensure_ascii=False,
         )
-        for article in data
+        for article in articles
     ]
-    corpus_dir.mkdir(parents=True, exist_ok=True)
-    target = corpus_dir / "squad-v2-dev.jsonl"
+    target.parent.mkdir(parents=True, exist_ok=True)
     text = "\n".join(lines) + "\n"
     if not target.is_file() or target.read_text(encoding="utf-8") != text:
         target.write_text(text, encoding="utf-8")
