@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -26,6 +25,9 @@ import qa
 from qa.build import build
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+from webserver import free_port  # noqa: E402  (the tests' app helpers)
+
 CACHE = ROOT / "bench" / ".cache" / "latency"
 
 
@@ -53,9 +55,7 @@ def wall(command: list[str]) -> float:
 
 def app_first_answer(question: str) -> float:
     """Seconds from starting ``python app.py`` (over the scratch index) to its first answer."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     env = {
         **os.environ,
         "QA_INDEX_DIR": str(CACHE),

@@ -26,8 +26,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -42,6 +40,9 @@ from qa.evaluate import contains_answer, percentile
 from qa.questions import Question, load_questions
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+from webserver import free_port, stop, wait_until_up  # noqa: E402  (the tests' app helpers)
+
 CACHE = ROOT / "bench" / ".cache" / "load"
 QUESTIONS = ROOT / "questions" / "default.jsonl"
 HOST = "127.0.0.1"
@@ -58,12 +59,6 @@ class AskError(Exception):
 
 
 # --- the server --------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return int(sock.getsockname()[1])
 
 
 def start_server(
@@ -95,25 +90,6 @@ def start_server(
         )
 
 
-def wait_until_up(url: str, process: subprocess.Popen[bytes], log_file: Path) -> None:
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(
-                f"the app exited with code {process.returncode}:\n{log_file.read_text()[-4000:]}"
-            )
-        try:
-            if httpx.get(url + "config", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    raise RuntimeError(
-        f"the app did not answer at {url} within {START_TIMEOUT:.0f} s:\n"
-        f"{log_file.read_text()[-4000:]}"
-    )
-
-
 def cpu_seconds(pid: int) -> float | None:
     """User + system CPU time of process ``pid`` so far (Linux /proc), or None elsewhere."""
     try:
@@ -121,18 +97,6 @@ def cpu_seconds(pid: int) -> float | None:
     except OSError:
         return None
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def stop_server(process: subprocess.Popen[bytes]) -> None:
-    """Stop the app's process group: SIGTERM, then SIGKILL after 10 s."""
-    if process.poll() is not None:
-        return
-    os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=10)
 
 
 # --- the client --------------------------------------------------------------------------------
@@ -315,14 +279,14 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     process = start_server(port, limit, log_file)
     try:
-        wait_until_up(url, process, log_file)
+        wait_until_up(url, process, log_file, START_TIMEOUT)
         startup = time.perf_counter() - started
         reference, reference_ms = reference_pass(url, questions)
         load_before, cpu_before = os.getloadavg()[0], cpu_seconds(process.pid)
         clients, wall = load_pass(url, questions, reference, args.clients, args.questions)
         load_after, cpu_after = os.getloadavg()[0], cpu_seconds(process.pid)
     finally:
-        stop_server(process)
+        stop(process)
 
     golds = gold_summary(questions, reference)
     latencies = [value for c in clients for value in c.latencies_ms]

@@ -89,7 +89,7 @@ def test_help_lists_every_command() -> None:
 
 
 def test_serve_starts_the_chat(corpus_dir: Path, index: qa.Index, tmp_path: Path) -> None:
-    from webserver import _wait_until_up, free_port, stop
+    from webserver import free_port, stop, wait_until_up
 
     port = free_port()
     log_file = tmp_path / "serve.log"
@@ -108,7 +108,7 @@ def test_serve_starts_the_chat(corpus_dir: Path, index: qa.Index, tmp_path: Path
             start_new_session=True,
         )
     try:
-        _wait_until_up(f"http://127.0.0.1:{port}/", process, log_file)
+        wait_until_up(f"http://127.0.0.1:{port}/", process, log_file)
         from gradio_client import Client
 
         result = Client(f"http://127.0.0.1:{port}/", verbose=False).predict(

@@ -97,12 +97,16 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _wait_until_up(url: str, process: subprocess.Popen[bytes], log_file: Path) -> None:
-    deadline = time.monotonic() + START_TIMEOUT
+def wait_until_up(
+    url: str, process: subprocess.Popen[bytes], log_file: Path, timeout: float = START_TIMEOUT
+) -> None:
+    """Return once the app ``process`` (logging to ``log_file``) serves ``url``; raise with the
+    end of its log if it exits or does not answer within ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(
-                f"app.py exited with code {process.returncode}:\n{log_file.read_text()[-4000:]}"
+                f"the app exited with code {process.returncode}:\n{log_file.read_text()[-4000:]}"
             )
         try:
             with urllib.request.urlopen(url + "config", timeout=2) as response:
@@ -112,8 +116,7 @@ def _wait_until_up(url: str, process: subprocess.Popen[bytes], log_file: Path) -
             pass
         time.sleep(0.5)
     raise RuntimeError(
-        f"app.py did not answer at {url} within {START_TIMEOUT:.0f}s:\n"
-        f"{log_file.read_text()[-4000:]}"
+        f"the app did not answer at {url} within {timeout:.0f} s:\n{log_file.read_text()[-4000:]}"
     )
 
 
@@ -151,7 +154,7 @@ def start(base: Path) -> tuple[WebApp, subprocess.Popen[bytes]]:
             start_new_session=True,
         )
     try:
-        _wait_until_up(app.url, process, app.log_file)
+        wait_until_up(app.url, process, app.log_file)
     except BaseException:
         stop(process)
         raise
