@@ -409,11 +409,11 @@ def test_overlapping_chunks_merge_into_one_passage(long_paragraph_index: qa.Inde
     # Once k passages are taken, the first chunk that would start another ends the reading.
     assert [c for _, c in index._passages([(0, 0.9), (2, 0.8), (1, 0.7)], 1)] == [[0]]
 
+    question = "How many litres of whale oil did the lamp burn in winter?"
+    text = index.document("lighthouses.txt").text
     for mode in ("dense", "keyword", "hybrid"):
-        question = "How many litres of whale oil did the lamp burn in winter?"
         passages = index.retrieve(question, k=3, mode=mode)
         assert len(passages) == 3, mode
-        text = index.document("lighthouses.txt").text
         for p in passages:
             assert text[p.start : p.end] == p.text
             assert p.start == min(spans[c][1] for c in p.metadata["chunks"])
@@ -421,5 +421,5 @@ def test_overlapping_chunks_merge_into_one_passage(long_paragraph_index: qa.Inde
         for a, b in itertools.combinations(passages, 2):
             assert a.end <= b.start or b.end <= a.start, mode  # no text cited twice
         assert len({c for p in passages for c in p.metadata["chunks"]}) > len(passages), mode
-    answer = index.ask("How many litres of whale oil did the lamp burn in winter?", k=2)
+    answer = index.ask(question, k=2)
     assert len(answer.citations) == 2
