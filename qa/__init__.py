@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+from qa.answer import answer
 from qa.api import ask, build_index, load_index, retrieve
 from qa.errors import (
     CorpusNotFoundError,
@@ -44,6 +45,7 @@ __all__ = [
     "Question",
     "QuestionSetError",
     "__version__",
+    "answer",
     "ask",
     "build_index",
     "evaluate",

@@ -1,106 +1,134 @@
-"""Pick the answer: the best whole sentence of the retrieved passages, or an abstention.
+"""The answer stage: passages in, one verbatim sentence (or an honest abstention) out.
 
-Every sentence inside the top passages is a candidate. A cheap score ranks them all: the cosine
-between the question and the sentence's vector (pooled at build time from the chunk's token
-embeddings) plus the share of the question's content words that the sentence holds. With
-reranking (the default), a cross-encoder then reads the question with each of the best
-``RERANK_CANDIDATES`` and the answer's score is the sigmoid of its logit, a relevance
-probability. Below ``min_score`` the answer abstains.
+``answer(question, passages)`` has the reader read the question with every passage in one batch.
+The reader marks its best span over all of them and scores it: the probability that the answer is
+right. Below the reader's calibrated threshold (or ``min_score``) the answer abstains. Otherwise
+the answer is the whole sentence of the passage that holds the span, quoted verbatim, with the
+span marked inside it. Any passages work: ``Index.retrieve``'s, or ones you chose yourself.
 """
 
 from __future__ import annotations
 
-import re
-import threading
-from dataclasses import dataclass
-from functools import lru_cache
-from typing import Any
+import logging
+import unicodedata
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
 
-import numpy as np
+from qa.chunking import split_sentences
+from qa.corpus import scrub_surrogates
+from qa.errors import EmptyQuestionError
+from qa.reader import Reader, Reading, get_reader
+from qa.types import Answer, Passage
 
-# Abstention thresholds, calibrated on questions with and without an answer in the corpus (see
-# the README): on the cross-encoder's probability, and on the cheap score when not reranking.
-MIN_SCORE = 0.5
-MIN_SCORE_NO_RERANK = 0.35
-KEYWORD_WEIGHT = 0.15
-# Candidates the cross-encoder reads: more costs time and gains little (README, Answers).
-RERANK_CANDIDATES = 6
-# Logits a pointing-back sentence read after its predecessor must gain over the predecessor
-# alone to count as the answer (measured on the default question set and SQuAD; README).
-CONTEXT_MARGIN = 1.0
+logger = logging.getLogger(__name__)
 
-_WORD = re.compile(r"\w+", re.UNICODE)
+#: ``reader=`` this means the bundled reader.
+DEFAULT_READER = "default"
+
+ReaderLike = Reader | Path | str | None
 
 
-@dataclass(frozen=True)
-class Candidate:
-    """A sentence of the corpus scored against a question."""
-
-    row: int  # row in the sentence table
-    doc_row: int
-    start: int
-    end: int
-    score: float
-
-
-_local = threading.local()
-
-
-def _stemmer() -> Any:
-    """This thread's Snowball stemmer: PyStemmer objects are not safe to share across threads."""
-    if not hasattr(_local, "stemmer"):
-        import Stemmer
-
-        _local.stemmer = Stemmer.Stemmer("english")
-    return _local.stemmer
-
-
-@lru_cache(maxsize=1)
-def _stopwords() -> frozenset[str]:
-    from bm25s.stopwords import STOPWORDS_EN
-
-    return frozenset(STOPWORDS_EN)
-
-
-def terms(text: str) -> set[str]:
-    """Lower-cased, stemmed content words of ``text``."""
-    words = [w for w in _WORD.findall(text.lower()) if w not in _stopwords()]
-    return set(_stemmer().stemWords(words))
-
-
-def score_candidates(
+def answer(
     question: str,
-    question_vector: np.ndarray,
-    rows: np.ndarray,
-    sentences: np.ndarray,
-    sentence_vectors: np.ndarray,
-    texts: list[str],
-) -> list[Candidate]:
-    """Candidates for the sentence rows ``rows`` (with their ``texts``), best first."""
-    if len(rows) == 0:
-        return []
-    cosines = np.asarray(sentence_vectors[rows], dtype=np.float32) @ question_vector
-    wanted = terms(question)
-    candidates = []
-    for row, cosine, text in zip(rows, cosines, texts):
-        overlap = len(wanted & terms(text)) / len(wanted) if wanted else 0.0
-        doc_row, start, end = (int(v) for v in sentences[row])
-        score = float(cosine) + KEYWORD_WEIGHT * overlap
-        candidates.append(Candidate(int(row), doc_row, start, end, score))
-    candidates.sort(key=lambda c: (-c.score, c.row))
-    return candidates
+    passages: Sequence[Passage],
+    *,
+    reader: ReaderLike = DEFAULT_READER,
+    min_score: float | None = None,
+) -> Answer:
+    """The answer to ``question`` from ``passages``: a verbatim sentence that holds the reader's
+    span, or an abstention.
+
+    ``reader`` is a loaded ``Reader``, the folder of one, ``"default"`` (the bundled reader), or
+    None: no reader, so the answer abstains (with a warning) and only cites the passages.
+    ``min_score`` overrides the reader's calibrated threshold. The answer's citations are the
+    passages, in their order.
+    """
+    question = clean_question(question)
+    passages = list(passages)
+    loaded = load_reader(reader)
+    if loaded is None:
+        warnings.warn(
+            "No reader: the answer abstains and only cites the passages; pass reader='default' "
+            "(or a reader folder) to answer.",
+            stacklevel=2,
+        )
+        return abstention(question, passages, 0.0)
+    threshold = loaded.threshold if min_score is None else float(min_score)
+    readings = sorted(loaded.readings(question, [p.text for p in passages]), key=_by_score)
+    for reading in readings:  # the best span that is not in a title or a heading
+        holder = passages[reading.passage]
+        start, end = sentence_around(holder.text, reading.start, reading.end)
+        if not is_label(holder.text[start:end], holder):
+            break
+    else:
+        return abstention(question, passages, readings[0].score if readings else 0.0)
+    if reading.score < threshold:
+        return abstention(question, passages, reading.score)
+    return Answer(
+        question=question,
+        text=holder.text[start:end],
+        score=reading.score,
+        doc_id=holder.doc_id,
+        start=holder.start + start,
+        end=holder.start + end,
+        span=(holder.start + reading.start, holder.start + reading.end),
+        citations=passages,
+    )
 
 
-_POINTING_BACK = re.compile(
-    r"^\W*(which|these|this|those|they|it|its|their|such|he|she|his|her|therefore|thus)\b",
-    re.IGNORECASE,
-)
+def _by_score(reading: Reading) -> float:
+    return -reading.score
 
 
-def points_back(sentence: str) -> bool:
-    """True when the sentence opens with a word that refers to what came before it."""
-    return _POINTING_BACK.match(sentence) is not None
+def is_label(sentence: str, passage: Passage) -> bool:
+    """True when ``sentence`` is the passage's document title or section heading, not a
+    sentence: a line that only names what follows is no answer. A title that reads as a sentence
+    (it ends with . ! ? or a closing quote) is one."""
+    label = sentence.strip().strip("#").strip(" :")
+    if label and label == (passage.section or "").strip().strip("#").strip(" :"):
+        return True
+    return label == passage.title.strip() and sentence.rstrip()[-1:] not in '.!?"”'
 
 
-def sigmoid(logit: float) -> float:
-    return float(1.0 / (1.0 + np.exp(-logit)))
+def load_reader(reader: ReaderLike) -> Reader | None:
+    """``reader`` as a loaded Reader (see ``answer``), or None."""
+    if reader is None or isinstance(reader, Reader):
+        return reader
+    return get_reader(None if reader == DEFAULT_READER else reader)
+
+
+def abstention(question: str, passages: list[Passage], score: float) -> Answer:
+    """The answer that says "not found": no text, the passages as possibly related."""
+    return Answer(
+        question=question,
+        text=None,
+        score=score,
+        doc_id=None,
+        start=None,
+        end=None,
+        span=None,
+        citations=passages,
+    )
+
+
+def sentence_around(text: str, start: int, end: int) -> tuple[int, int]:
+    """``(start, end)`` of the sentence(s) of ``text`` that hold ``text[start:end]``."""
+    sentences = [s for s in split_sentences(text) if s.start < end and start < s.end]
+    if not sentences:
+        return start, end
+    return sentences[0].start, sentences[-1].end
+
+
+def clean_question(question: str) -> str:
+    """The question stripped, lone surrogates (which no tokenizer takes) made U+FFFD.
+
+    A question with no letter, digit, punctuation or symbol is empty: white space, control and
+    format characters (zero-width, direction marks), marks, U+FFFD are all the tokenizer drops.
+    """
+    if not isinstance(question, str):
+        raise TypeError(f"a question must be a string, got {type(question).__name__}")
+    question = scrub_surrogates(question).strip()
+    if not any(unicodedata.category(c)[0] in "LNPS" and c != "\ufffd" for c in question):
+        raise EmptyQuestionError("The question is empty; ask something, e.g. 'What is NAIO?'")
+    return question

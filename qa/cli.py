@@ -57,6 +57,12 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("questions", help="question set: .jsonl, .csv or SQuAD .json")
     _add_query_options(evaluate)
     evaluate.add_argument("--min-score", type=float, help="abstain below this score")
+    evaluate.add_argument(
+        "--split", help="only the questions of this split's articles (SQuAD: tune or test)"
+    )
+    evaluate.add_argument(
+        "--splits", help="the splits file (default: splits.json beside the question set)"
+    )
     evaluate.add_argument("--output", help="write the JSON report here")
     evaluate.add_argument("--csv", help="write one row per question here")
     evaluate.set_defaults(run=_eval)
@@ -72,6 +78,9 @@ def _add_query_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--index", help="index folder (default: index/, built when needed)")
     parser.add_argument("--k", type=int, default=5, help="passages to retrieve (default: 5)")
     parser.add_argument("--mode", choices=("hybrid", "dense", "keyword"), help="retrieval mode")
+    parser.add_argument(
+        "--reader", help="reader folder (default: the bundled reader); 'none' answers nothing"
+    )
 
 
 def _build(args: argparse.Namespace) -> int:
@@ -94,9 +103,8 @@ def _build(args: argparse.Namespace) -> int:
 
 
 def _ask(args: argparse.Namespace) -> int:
-    import qa
 
-    index = qa.load_index(args.index)
+    index = _load(args)
     answer = index.ask(args.question, args.k, mode=args.mode, min_score=args.min_score)
     if args.json:
         print(json.dumps(answer_dict(answer), indent=2, ensure_ascii=False))
@@ -121,6 +129,16 @@ def _ask(args: argparse.Namespace) -> int:
     return 0
 
 
+def _load(args: argparse.Namespace) -> Any:
+    """The index named by ``--index``, answering with the reader named by ``--reader``."""
+    import qa
+
+    index = qa.load_index(args.index)
+    if args.reader:
+        index.reader = None if args.reader.lower() == "none" else Path(args.reader)
+    return index
+
+
 def answer_dict(answer: Any) -> dict[str, Any]:
     """An Answer as JSON-ready data: the web API's shape, with each citation's metadata too."""
     from qa.web import answer_to_json
@@ -136,9 +154,15 @@ def _eval(args: argparse.Namespace) -> int:
 
     if not Path(args.questions).is_file():
         raise FileNotFoundError(f"No question set at {args.questions}")
-    index = qa.load_index(args.index)
+    index = _load(args)
     report = qa.evaluate(
-        args.questions, index=index, k=args.k, mode=args.mode, min_score=args.min_score
+        args.questions,
+        index=index,
+        k=args.k,
+        mode=args.mode,
+        min_score=args.min_score,
+        split=args.split,
+        splits=args.splits,
     )
     print(report.summary_table())
     if args.output:

@@ -34,7 +34,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from qa.questions import Question, read_question_set
+from qa.questions import Question, read_question_set, select_split
 
 if TYPE_CHECKING:
     import pandas
@@ -370,7 +370,8 @@ def evaluate(
     k: int = DEFAULT_K,
     mode: str | None = None,
     min_score: float | None = None,
-    rerank: bool = True,
+    split: str | None = None,
+    splits: str | Path | None = None,
     show_progress: bool | None = None,
     squad_v2: bool | None = None,
     batch_size: int = DEFAULT_BATCH_SIZE,
@@ -378,8 +379,10 @@ def evaluate(
     """Ask every question of a set and score the answers: an ``EvalReport``.
 
     ``questions`` is a question-set file (JSONL, CSV or SQuAD JSON) or a sequence of
-    ``Question``. ``index`` defaults to ``qa.load_index()``; ``k``, ``mode``, ``min_score`` and
-    ``rerank`` go to ``Index.ask_many``. Questions are answered ``batch_size`` at a time, and each
+    ``Question``. ``index`` defaults to ``qa.load_index()``; ``k``, ``mode`` and ``min_score`` go
+    to ``Index.ask_many``. ``split`` keeps only the questions whose article (``doc_id``) the
+    ``splits`` file lists under that name (default: ``splits.json`` beside the question file; see
+    ``qa.questions.select_split``). Questions are answered ``batch_size`` at a time, and each
     one's latency is its batch's wall time divided by the batch size (after one untimed warm-up
     question).
     ``squad_v2`` adds the official SQuAD v2.0 figures; None means "when the file is SQuAD v2.0".
@@ -405,6 +408,13 @@ def evaluate(
                 f"questions must be a path or a sequence of qa.questions.Question, "
                 f"got an item of type {type(bad).__name__}; build them with load_questions()"
             )
+    if split is not None:
+        if splits is None:
+            if not isinstance(questions, str | Path):
+                raise ValueError("split= needs splits= (the splits.json file) for a list")
+            splits = Path(questions).parent / "splits.json"
+        items = select_split(items, splits, split)
+        source.update(split=split, splits=str(splits))
     if not items:
         raise ValueError("questions is empty; pass at least one question to evaluate")
 
@@ -420,7 +430,7 @@ def evaluate(
     from tqdm.auto import tqdm
 
     # One untimed question first, so that loading the model is not counted as latency.
-    index.ask_many([items[0].question], k=k, mode=mode, min_score=min_score, rerank=rerank)
+    index.ask_many([items[0].question], k=k, mode=mode, min_score=min_score)
     rows: list[QuestionResult] = []
     disable = None if show_progress is None else not show_progress
     with tqdm(total=len(items), desc="Evaluating", unit="question", disable=disable) as bar:
@@ -428,7 +438,7 @@ def evaluate(
             batch = items[begin : begin + batch_size]
             started = time.perf_counter()
             answers = index.ask_many(
-                [q.question for q in batch], k=k, mode=mode, min_score=min_score, rerank=rerank
+                [q.question for q in batch], k=k, mode=mode, min_score=min_score
             )
             latency_ms = (time.perf_counter() - started) * 1000 / len(batch)
             if len(answers) != len(batch):
@@ -440,7 +450,7 @@ def evaluate(
 
     settings = {
         "k": k,
-        "rerank": rerank,
+        "reader": _reader_name(index.reader),
         "mode": mode,
         "min_score": min_score,
         "batch_size": batch_size,
@@ -454,3 +464,10 @@ def evaluate(
     )
     logger.info("Evaluation done: %r", report)
     return report
+
+
+def _reader_name(reader: Any) -> str | None:
+    """How the report names the reader: "default", a folder, or None."""
+    if reader is None or isinstance(reader, str | Path):
+        return None if reader is None else str(reader)
+    return str(getattr(reader, "path", reader))

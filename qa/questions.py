@@ -123,6 +123,31 @@ def read_question_set(path: str | Path) -> QuestionSet:
 _Located = tuple[Question, str]
 
 
+def select_split(questions: list[Question], splits: str | Path, name: str) -> list[Question]:
+    """The questions whose article (``doc_id``) the file ``splits`` lists under ``name``.
+
+    ``splits`` is JSON mapping split names to article titles, as SQuAD's ``splits.json``:
+    ``{"tune": ["Normans", ...], "test": [...]}``.
+    """
+    path = Path(splits)
+    try:
+        table = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise QuestionSetError(f"Could not read the splits file {path} ({error})") from None
+    titles = table.get(name) if isinstance(table, dict) else None
+    if not isinstance(titles, list):
+        names = (
+            sorted(k for k, v in table.items() if isinstance(v, list))
+            if isinstance(table, dict)
+            else []
+        )
+        raise QuestionSetError(
+            f"{path} has no split {name!r}; choose one of {', '.join(names) or '(none)'}"
+        )
+    wanted = set(titles)
+    return [q for q in questions if q.doc_id in wanted]
+
+
 def _check_unique_ids(path: Path, items: list[_Located]) -> tuple[Question, ...]:
     seen: dict[str, str] = {}
     for question, where in items:

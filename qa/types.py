@@ -80,20 +80,25 @@ class Passage:
 class Answer:
     """The extractive answer: one verbatim sentence of the corpus, or an abstention.
 
-    ``start``/``end`` locate ``text`` in the document ``doc_id``; ``span`` locates the exact
-    answer inside it (narrower than the sentence for a typed answer), or is None.
-    ``citations`` are the passages the answer was chosen from, the first one holding it.
+    ``start``/``end`` locate ``text`` in the document ``doc_id``; ``span`` locates the reader's
+    exact answer inside it. An abstention ("not found") has ``text`` None, and so no location.
+    ``score`` is the reader's probability that the answer is right, in [0, 1], abstained or not.
+    ``citations`` are the passages the answer was chosen from, in rank order; one holds it.
     """
 
     question: str
     text: str | None
-    abstained: bool
     score: float
     doc_id: str | None
     start: int | None
     end: int | None
     span: tuple[int, int] | None
     citations: list[Passage]
+
+    @property
+    def abstained(self) -> bool:
+        """True when no passage answers the question: ``text`` is None."""
+        return self.text is None
 
     @property
     def span_text(self) -> str | None:

@@ -34,8 +34,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from qa import answer as answering
 from qa import retrieval
+from qa.answer import load_reader
 from qa.errors import QAError
 from qa.types import Answer, Passage
 
@@ -54,10 +54,10 @@ DEFAULT_PORT = 7860
 FEEDBACK_ENV = "QA_FEEDBACK_FILE"
 DEFAULT_FEEDBACK_FILE = "feedback.jsonl"
 
-#: Defaults of the settings panel (and of the ``/ask`` API): the library's own.
+#: Defaults of the settings panel (and of the ``/ask`` API): the library's own. The abstention
+#: threshold's default is the reader's calibrated one.
 DEFAULT_K = 5
 DEFAULT_MODE = retrieval.DEFAULT_MODE
-DEFAULT_MIN_SCORE = answering.MIN_SCORE
 
 #: How many closest passages an abstention reply lists as possibly related.
 RELATED_IN_REPLY = 3
@@ -483,6 +483,8 @@ def build_demo(index: Index | None = None) -> gr.Blocks:
 
         index = load_index()
     idx = index
+    reader = load_reader(idx.reader)
+    threshold = reader.threshold if reader is not None else 0.5
 
     def ask_answer(question: str, k: int, mode: str | None, min_score: float | None) -> Answer:
         try:
@@ -590,7 +592,7 @@ def build_demo(index: Index | None = None) -> gr.Blocks:
                     min_score = gr.Slider(
                         0.0,
                         1.0,
-                        value=DEFAULT_MIN_SCORE,
+                        value=threshold,
                         step=0.01,
                         label="Abstention threshold",
                         info="Below this score the reply is 'Not found in the documents'.",

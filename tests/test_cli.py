@@ -54,6 +54,17 @@ def test_ask_json(index: qa.Index) -> None:
     assert data["citations"][0]["metadata"]["section"] == "Origins"
 
 
+def test_ask_with_another_reader_or_none(index: qa.Index, tmp_path: Path) -> None:
+    question = "Where was coffee first brewed?"
+    unread = run("ask", question, "--index", str(index.path), "--reader", "none", "--json")
+    assert unread.returncode == 0, unread.stderr
+    data = json.loads(unread.stdout)
+    assert data["abstained"] is True and len(data["citations"]) == 5  # retrieval still works
+    missing = run("ask", question, "--index", str(index.path), "--reader", str(tmp_path / "r"))
+    assert missing.returncode == 1
+    assert missing.stderr.startswith(f"qa: error: No reader folder at {tmp_path / 'r'}")
+
+
 def test_ask_abstains_in_words(index: qa.Index) -> None:
     asked = run("ask", "What is the exchange rate of the Swiss franc?", "--index", str(index.path))
     assert asked.returncode == 0

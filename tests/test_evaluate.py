@@ -243,7 +243,6 @@ def answer(
     return Answer(
         question=question,
         text=text,
-        abstained=text is None,
         score=score,
         doc_id=None if text is None else "doc",
         start=None if text is None else start,
@@ -567,6 +566,7 @@ class ScriptedIndex:
 
     def __init__(self, answers: dict[str, Answer]) -> None:
         self.manifest = {"model": "scripted", "chunks": 2}
+        self.reader = "scripted"
         self.answers = answers
         self.calls: list[tuple[list[str], dict[str, Any]]] = []
 
@@ -595,7 +595,7 @@ def scripted() -> ScriptedIndex:
 def test_evaluate_batches_and_records_settings() -> None:
     index = scripted()
     report = evaluate(QUESTIONS, index=index, k=3, mode="keyword", min_score=0.2, batch_size=2)  # type: ignore[arg-type]
-    options = {"k": 3, "mode": "keyword", "min_score": 0.2, "rerank": True}
+    options = {"k": 3, "mode": "keyword", "min_score": 0.2}
     assert index.calls == [
         (["How much?"], options),  # the untimed warm-up
         (["How much?", "Who heads it?"], options),
@@ -606,7 +606,7 @@ def test_evaluate_batches_and_records_settings() -> None:
     assert report.index == {"model": "scripted", "chunks": 2}
     assert report.settings == {
         "k": 3,
-        "rerank": True,
+        "reader": "scripted",
         "mode": "keyword",
         "min_score": 0.2,
         "batch_size": 2,
@@ -638,6 +638,26 @@ def test_evaluate_reads_a_path_and_detects_squad_v2(tmp_path: Path) -> None:
     assert report.metrics["squad_v2_exact"] == 0.5
     assert report.metrics["squad_v2_f1"] == pytest.approx((f1 + 1) / 2)
     assert "squad_v2_exact" not in evaluate(path, index=scripted(), squad_v2=False).metrics  # type: ignore[arg-type]
+
+
+def test_evaluate_keeps_the_questions_of_one_split(tmp_path: Path) -> None:
+    def article(title: str, question: str) -> dict[str, Any]:
+        qa = {"id": title, "question": question, "answers": [], "is_impossible": True}
+        return {"title": title, "paragraphs": [{"context": SENTENCE, "qas": [qa]}]}
+
+    path = tmp_path / "dev.json"
+    data = [article("NAIO", "Who heads it?"), article("Other", "How much?")]
+    path.write_text(json.dumps({"version": "v2.0", "data": data}), encoding="utf-8")
+    (tmp_path / "splits.json").write_text(json.dumps({"tune": ["Other"], "test": ["NAIO"]}))
+    index = scripted()
+    report = evaluate(path, index=index, split="test")  # type: ignore[arg-type]
+    assert [row.id for row in report.questions] == ["NAIO"]
+    assert report.settings["split"] == "test"
+    assert index.calls[-1][0] == ["Who heads it?"]
+    with pytest.raises(qa.QuestionSetError, match="no split 'dev'; choose one of test, tune"):
+        evaluate(path, index=index, split="dev")  # type: ignore[arg-type]
+    with pytest.raises(qa.QuestionSetError, match="Could not read the splits file"):
+        evaluate(path, index=index, split="test", splits=tmp_path / "none.json")  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(

@@ -587,7 +587,6 @@ def test_a_blank_question_is_an_empty_question_error(index: qa.Index, question: 
     calls: list[Callable[[], Any]] = [
         lambda: index.retrieve(question),
         lambda: index.ask(question),
-        lambda: index.ask(question, rerank=False),
         lambda: index.ask_many(["Where was coffee first brewed?", question]),
         lambda: qa.ask(question, index=index),
     ]
@@ -625,11 +624,10 @@ def test_a_100_kb_question_is_cut_to_the_model_window(index: qa.Index) -> None:
         passages = index.retrieve(question, 5, mode=mode)
         assert len(passages) == 5
         assert_quotes_its_documents(index, passages)
-    # The cross-encoder reads question and sentence together, cut to its window too.
+    # The reader reads the question cut to its own limit, with each passage.
     answer = index.ask(question)
     assert answer.question == question.strip()
     assert_answer_is_well_formed(index, answer)
-    assert_answer_is_well_formed(index, index.ask(question, rerank=False))
 
 
 WEIRD_QUESTIONS = [
@@ -655,7 +653,7 @@ def test_questions_in_any_script_or_noise_answer_or_abstain(index: qa.Index, que
     for mode in ("hybrid", "dense", "keyword"):
         assert_quotes_its_documents(index, index.retrieve(question, 3, mode=mode))
     assert_answer_is_well_formed(index, index.ask(question))
-    assert_answer_is_well_formed(index, index.ask(question, 3, mode="keyword", rerank=False), k=3)
+    assert_answer_is_well_formed(index, index.ask(question, 3, mode="keyword"), k=3)
 
 
 @pytest.mark.parametrize(
@@ -682,7 +680,6 @@ def test_k_below_one_names_the_valid_range(index: qa.Index, k: int) -> None:
         lambda: index.retrieve("owls", k),
         lambda: index.retrieve("owls", k, mode="keyword"),
         lambda: index.ask("owls", k),
-        lambda: index.ask("owls", k, rerank=False),
         lambda: index.retrieve_many(["owls"], k),
         lambda: index.ask_many(["owls"], k),
         lambda: qa.retrieve("owls", k, index=index),
@@ -713,11 +710,10 @@ def test_k_larger_than_the_corpus_gives_each_passage_once(index: qa.Index, mode:
 
 
 def test_ask_with_k_larger_than_the_corpus(index: qa.Index) -> None:
-    for rerank in (True, False):
-        answer = index.ask("Which glacier is the largest in the Alps?", k=10_000, rerank=rerank)
-        assert answer.text == "The Aletsch Glacier is the largest glacier in the Alps."
-        assert len(answer.citations) == len(index)
-        assert_answer_is_well_formed(index, answer, k=len(index))
+    answer = index.ask("Which glacier is the largest in the Alps?", k=10_000)
+    assert answer.text == "The Aletsch Glacier is the largest glacier in the Alps."
+    assert len(answer.citations) == len(index)
+    assert_answer_is_well_formed(index, answer, k=len(index))
 
 
 # -- 6. one index, many threads -----------------------------------------------------------------
@@ -733,7 +729,7 @@ THREAD_QUESTIONS = [
 
 
 def thread_calls(index: qa.Index) -> list[Callable[[], Any]]:
-    """Retrieve and ask in every mode, with and without the cross-encoder, one and many."""
+    """Retrieve and ask in every mode, one question and many."""
     calls: list[Callable[[], Any]] = []
     for number, question in enumerate(THREAD_QUESTIONS):
         calls += [
@@ -741,13 +737,13 @@ def thread_calls(index: qa.Index) -> list[Callable[[], Any]]:
             partial(index.retrieve, question, 4, mode="dense"),
             partial(index.retrieve, question, 2, mode="keyword"),
             partial(index.ask, question),
-            partial(index.ask, question, 1 + number % 4, mode="keyword", rerank=False),
+            partial(index.ask, question, 1 + number % 4, mode="keyword"),
             partial(index.ask, question, 3, mode="dense", min_score=0.9),
         ]
     calls += [
         partial(index.retrieve_many, THREAD_QUESTIONS, 3),
         partial(index.ask_many, THREAD_QUESTIONS[:3]),
-        partial(index.ask_many, THREAD_QUESTIONS[3:], rerank=False),
+        partial(index.ask_many, THREAD_QUESTIONS[3:], mode="dense"),
     ]
     return calls
 

@@ -74,7 +74,6 @@ def found(span: tuple[int, int] | None = SPAN, citations: list[Passage] | None =
     return Answer(
         question="How much did NAIO get?",
         text=SENTENCE,
-        abstained=False,
         score=0.71,
         doc_id="naio.md",
         start=S_START,
@@ -88,7 +87,6 @@ def abstained(citations: list[Passage] | None = None) -> Answer:
     return Answer(
         question="What is the capital of France?",
         text=None,
-        abstained=True,
         score=0.12,
         doc_id=None,
         start=None,
@@ -268,7 +266,6 @@ def hostile_answer() -> Answer:
     return Answer(
         question="<script>q()</script>",
         text=HOSTILE,
-        abstained=False,
         score=0.5,
         doc_id="evil.md",
         start=start,
@@ -283,9 +280,7 @@ def hostile_answer() -> Answer:
     [
         lambda a: format_answer(a, asked="it?"),
         format_sources,
-        lambda a: format_answer(
-            Answer(a.question, None, True, 0.0, None, None, None, None, a.citations)
-        ),
+        lambda a: format_answer(Answer(a.question, None, 0.0, None, None, None, None, a.citations)),
     ],
     ids=["reply", "sources", "abstention"],
 )
@@ -392,7 +387,7 @@ def test_contextual_question() -> None:
 
 def other_sentence(question: str) -> Answer:
     start = DOC.index("This funding")
-    return Answer(question, DOC[start:], False, 0.6, "naio.md", start, len(DOC), None, [])
+    return Answer(question, DOC[start:], 0.6, "naio.md", start, len(DOC), None, [])
 
 
 def test_same_sentence() -> None:
