@@ -4,7 +4,7 @@
 
 Uses bench/squad_eval.py's open index of the 35 dev articles and its seeded sample of ``--n``
 answerable and ``--n`` unanswerable questions of the ``--split`` articles. Each question is
-answered once through the public seam, ``qa.answer.answer(question, index.retrieve(question))``
+answered once through the public seam, ``qa.answer(question, index.retrieve(question))``
 with ``min_score=0``, which keeps the reader's score; then every threshold is applied to those
 scores. For each it prints the share of answerable questions answered with a right sentence, and
 the abstention recall and precision. The reader's calibrated threshold (fitted on tune articles

@@ -119,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
             "bare encode + FAISS search (floor)": floor,
             "Index.retrieve, hybrid": lambda q: index.retrieve(q, 5),
             "Index.retrieve, dense": lambda q: index.retrieve(q, 5, mode="dense"),
-            "qa.answer.answer (the reader alone)": lambda q: answer(q, passages[q]),
+            "qa.answer (the reader alone)": lambda q: answer(q, passages[q]),
             "Index.ask (retrieve + reader)": lambda q: index.ask(q, 5),
         },
         questions,

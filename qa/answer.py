@@ -18,7 +18,7 @@ from pathlib import Path
 from qa.chunking import split_sentences
 from qa.corpus import scrub_surrogates
 from qa.errors import EmptyQuestionError
-from qa.reader import Reader, Reading, get_reader
+from qa.reader import Reader, get_reader
 from qa.types import Answer, Passage
 
 logger = logging.getLogger(__name__)
@@ -55,7 +55,8 @@ def answer(
         )
         return abstention(question, passages, 0.0)
     threshold = loaded.threshold if min_score is None else float(min_score)
-    readings = sorted(loaded.readings(question, [p.text for p in passages]), key=_by_score)
+    readings = loaded.readings(question, [p.text for p in passages])
+    readings.sort(key=lambda r: r.score, reverse=True)
     for reading in readings:  # the best span that is not in a title or a heading
         holder = passages[reading.passage]
         start, end = sentence_around(holder.text, reading.start, reading.end)
@@ -77,18 +78,19 @@ def answer(
     )
 
 
-def _by_score(reading: Reading) -> float:
-    return -reading.score
-
-
 def is_label(sentence: str, passage: Passage) -> bool:
     """True when ``sentence`` is the passage's document title or section heading, not a
     sentence: a line that only names what follows is no answer. A title that reads as a sentence
     (it ends with . ! ? or a closing quote) is one."""
-    label = sentence.strip().strip("#").strip(" :")
-    if label and label == (passage.section or "").strip().strip("#").strip(" :"):
+    label = _bare(sentence)
+    if label and label == _bare(passage.section or ""):
         return True
     return label == passage.title.strip() and sentence.rstrip()[-1:] not in '.!?"”'
+
+
+def _bare(line: str) -> str:
+    """A line without surrounding space, Markdown heading marks and a trailing colon."""
+    return line.strip().strip("#").strip(" :")
 
 
 def load_reader(reader: ReaderLike) -> Reader | None:

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from qa import store
-from qa.answer import DEFAULT_READER, ReaderLike, answer, clean_question
+from qa.answer import DEFAULT_READER, ReaderLike, answer
 from qa.errors import IndexMismatchError, IndexNotFoundError
 from qa.index import Index
 from qa.types import Answer, Passage
@@ -196,9 +196,7 @@ def ask(
     """The answer to ``question``: a verbatim sentence with its citations, or an abstention.
 
     ``answer(question, retrieve(question, k))``; ``reader`` and ``min_score`` go to
-    ``qa.answer.answer`` (a reader folder of your own, or None for no reader).
+    ``qa.answer`` (a reader folder of your own, or None for no reader).
     """
-    index = index or load_index()
-    question = clean_question(question)
-    passages = index.retrieve(question, k, mode=mode)
+    passages = (index or load_index()).retrieve(question, k, mode=mode)
     return answer(question, passages, reader=reader, min_score=min_score)

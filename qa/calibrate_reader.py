@@ -114,6 +114,8 @@ def calibrate(table: list[dict[str, Any]]) -> tuple[dict[str, float], float, dic
     The threshold is the highest that still keeps ``KEEP_RIGHT`` of the answers the reader gets
     right (see the module docstring for why).
     """
+    from qa.reader import calibrated
+
     rows = [w for item in table for w in item["windows"]]
     x = np.array([[logit, np.log(max(p, 1e-9))] for logit, p, _ in rows])
     y = np.array([right for _, _, right in rows], dtype=float)
@@ -122,10 +124,7 @@ def calibrate(table: list[dict[str, Any]]) -> tuple[dict[str, float], float, dic
 
     best_scores, best_right = [], []
     for item in table:
-        scored = [
-            (1 / (1 + np.exp(-(a * logit + b * np.log(max(p, 1e-9)) + c))), right)
-            for logit, p, right in item["windows"]
-        ]
+        scored = [(calibrated((a, b, c), logit, p), right) for logit, p, right in item["windows"]]
         score, right = max(scored, default=(0.0, False))
         best_scores.append(score)
         best_right.append(right)

@@ -450,7 +450,9 @@ def evaluate(
 
     settings = {
         "k": k,
-        "reader": _reader_name(index.reader),
+        "reader": None
+        if index.reader is None
+        else str(getattr(index.reader, "path", index.reader)),
         "mode": mode,
         "min_score": min_score,
         "batch_size": batch_size,
@@ -464,10 +466,3 @@ def evaluate(
     )
     logger.info("Evaluation done: %r", report)
     return report
-
-
-def _reader_name(reader: Any) -> str | None:
-    """How the report names the reader: "default", a folder, or None."""
-    if reader is None or isinstance(reader, str | Path):
-        return None if reader is None else str(reader)
-    return str(getattr(reader, "path", reader))

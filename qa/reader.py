@@ -223,9 +223,15 @@ class Reader:
         self, encoding: Any, starts: np.ndarray, ends: np.ndarray, answer: float, passage: int
     ) -> Reading | None:
         """The best span of one window (start x end probability over its passage tokens)."""
-        context = np.flatnonzero(np.array([s == 1 for s in encoding.sequence_ids]))
         offsets = encoding.offsets
-        context = np.array([i for i in context if offsets[i][1] > offsets[i][0]], dtype=np.int64)
+        context = np.array(
+            [
+                i
+                for i, s in enumerate(encoding.sequence_ids)
+                if s == 1 and offsets[i][1] > offsets[i][0]
+            ],
+            dtype=np.int64,
+        )  # the passage's tokens, without empty ones
         if len(context) == 0:
             return None
         start_p = _softmax(starts[context])
@@ -238,16 +244,19 @@ class Reader:
             passage=passage,
             start=int(offsets[context[i]][0]),
             end=int(offsets[context[j]][1]),
-            score=self.calibrated(answer, span_probability),
+            score=calibrated(self.weights, answer, span_probability),
             answer_logit=answer,
             span_probability=span_probability,
         )
 
-    def calibrated(self, answer_logit: float, span_probability: float) -> float:
-        """The probability that a span is right, from its window's answer logit and its own
-        probability, with the weights in the reader's config."""
-        a, b, c = self.weights
-        return _sigmoid(a * answer_logit + b * math.log(max(span_probability, 1e-9)) + c)
+
+def calibrated(
+    weights: tuple[float, float, float], answer_logit: float, span_probability: float
+) -> float:
+    """The probability that a span is right, from its window's answer logit and its own
+    probability, with a reader's calibration ``weights`` (answer, span, bias)."""
+    a, b, c = weights
+    return _sigmoid(a * answer_logit + b * math.log(max(span_probability, 1e-9)) + c)
 
 
 def _softmax(logits: np.ndarray) -> np.ndarray:
