@@ -9,19 +9,16 @@ span marked inside it. Any passages work: ``Index.retrieve``'s, or ones you chos
 
 from __future__ import annotations
 
-import logging
 import unicodedata
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
-from qa.chunking import split_sentences
+from qa.chunking import is_label, split_sentences
 from qa.corpus import scrub_surrogates
 from qa.errors import EmptyQuestionError
 from qa.reader import Reader, get_reader
 from qa.types import Answer, Passage
-
-logger = logging.getLogger(__name__)
 
 #: ``reader=`` this means the bundled reader.
 DEFAULT_READER = "default"
@@ -60,7 +57,7 @@ def answer(
     for reading in readings:  # the best span that is not in a title or a heading
         holder = passages[reading.passage]
         start, end = sentence_around(holder.text, reading.start, reading.end)
-        if not is_label(holder.text[start:end], holder):
+        if not is_label(holder.text[start:end], holder.title, holder.section):
             break
     else:
         return abstention(question, passages, readings[0].score if readings else 0.0)
@@ -76,21 +73,6 @@ def answer(
         span=(holder.start + reading.start, holder.start + reading.end),
         citations=passages,
     )
-
-
-def is_label(sentence: str, passage: Passage) -> bool:
-    """True when ``sentence`` is the passage's document title or section heading, not a
-    sentence: a line that only names what follows is no answer. A title that reads as a sentence
-    (it ends with . ! ? or a closing quote) is one."""
-    label = _bare(sentence)
-    if label and label == _bare(passage.section or ""):
-        return True
-    return label == passage.title.strip() and sentence.rstrip()[-1:] not in '.!?"”'
-
-
-def _bare(line: str) -> str:
-    """A line without surrounding space, Markdown heading marks and a trailing colon."""
-    return line.strip().strip("#").strip(" :")
 
 
 def load_reader(reader: ReaderLike) -> Reader | None:

@@ -13,7 +13,14 @@ from typing import Any
 import numpy as np
 
 from qa import store
-from qa.chunking import CHUNK_TOKENS, OVERLAP_SENTENCES, SPLITTER, Sentence, chunk_document
+from qa.chunking import (
+    CHUNK_TOKENS,
+    OVERLAP_SENTENCES,
+    SPLITTER,
+    Sentence,
+    chunk_document,
+    is_label,
+)
 from qa.corpus import read_corpus
 from qa.embedding import DEFAULT_MODEL, Encoder, get_encoder
 from qa.errors import QAError
@@ -239,16 +246,10 @@ def _answerable(document: Document, sentences: Sequence[Sentence]) -> list[Sente
     text file's "title" is its only sentence).
     """
     headings = {start: title for start, title in document.sections}
-    title = document.title.strip()
-
-    def label(sentence: Sentence) -> str:
-        return document.text[sentence.start : sentence.end].strip().strip("#").strip(" :")
-
     return [
         s
         for s in sentences
-        if label(s) != headings.get(s.start)
-        and (label(s) != title or document.text[s.end - 1] in '.!?"”')
+        if not is_label(document.text[s.start : s.end], document.title, headings.get(s.start))
     ]
 
 

@@ -84,6 +84,21 @@ def _split_paragraph(text: str, start: int, end: int, number: int, out: list[Sen
         covered = max(covered, span_end)
 
 
+def is_label(line: str, title: str, heading: str | None) -> bool:
+    """True when ``line`` only names what follows, so it is no answer: the section ``heading``,
+    or the document ``title`` unless it reads as a sentence (ends with . ! ? or a closing quote,
+    as a one-line text file's "title" does)."""
+    bare = _bare(line)
+    if bare and heading is not None and bare == _bare(heading):
+        return True
+    return bare == title.strip() and line.rstrip()[-1:] not in '.!?"”'
+
+
+def _bare(line: str) -> str:
+    """A line without surrounding space, Markdown heading marks and a trailing colon."""
+    return line.strip().strip("#").strip(" :")
+
+
 def cut_long_sentence(
     text: str, sentence: Sentence, count_tokens: TokenCounter, max_tokens: int
 ) -> list[Sentence]:

@@ -53,11 +53,6 @@ class Reading:
     answer_logit: float
     span_probability: float
 
-    @property
-    def has_answer(self) -> float:
-        """The answer head's probability that the window holds the answer."""
-        return _sigmoid(self.answer_logit)
-
 
 def get_reader(path: Path | str | None = None) -> Reader:
     """The shared reader in folder ``path`` (default: the bundled one), loaded once."""

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 import qa
-from qa.answer import answer, is_label, sentence_around
+from qa.answer import answer, sentence_around
+from qa.chunking import is_label
 from qa.reader import BUNDLED_READER, Reader, get_reader
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -119,13 +120,12 @@ def test_a_title_or_heading_is_never_the_answer(default_index: qa.Index) -> None
 
 
 def test_is_label() -> None:
-    heading = qa.Passage(
-        "Funding\n\nIt grew.", "d", "Report", 0, 16, 1.0, 1, {"section": "Funding"}
-    )
-    assert is_label("Funding", heading)
-    assert is_label("Report", heading)
-    assert not is_label("It grew.", heading)
-    assert not is_label("Report.", heading)  # a title that reads as a sentence is one
+    # A passage of the document "Report" in its section "Funding".
+    assert is_label("Funding", "Report", "Funding")
+    assert is_label("## Funding:", "Report", "Funding")
+    assert is_label("Report", "Report", "Funding")
+    assert not is_label("It grew.", "Report", "Funding")
+    assert not is_label("Report.", "Report", "Funding")  # a title that reads as a sentence is one
 
 
 def test_sentence_around() -> None:
