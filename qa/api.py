@@ -12,6 +12,7 @@ from qa import store
 from qa.answer import DEFAULT_READER, ReaderLike, answer
 from qa.errors import IndexMismatchError, IndexNotFoundError
 from qa.index import Index
+from qa.retrieval import DEFAULT_K
 from qa.types import Answer, Passage
 
 logger = logging.getLogger(__name__)
@@ -178,7 +179,7 @@ def _package_version() -> str | None:
 
 
 def retrieve(
-    question: str, k: int = 5, *, index: Index | None = None, mode: str | None = None
+    question: str, k: int = DEFAULT_K, *, index: Index | None = None, mode: str | None = None
 ) -> list[Passage]:
     """The ``k`` passages that best match ``question``, best first."""
     return (index or load_index()).retrieve(question, k, mode=mode)
@@ -186,7 +187,7 @@ def retrieve(
 
 def ask(
     question: str,
-    k: int = 5,
+    k: int = DEFAULT_K,
     *,
     index: Index | None = None,
     mode: str | None = None,

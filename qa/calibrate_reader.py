@@ -32,10 +32,11 @@ from typing import Any
 
 import numpy as np
 
+from qa.retrieval import DEFAULT_K
+
 logger = logging.getLogger(__name__)
 
 SHIPPED = ("reader.onnx", "tokenizer.json", "config.json", "README.md")
-K = 5
 #: The threshold keeps this share of the answers the reader gets right on the calibration
 #: questions, and abstains below it.
 KEEP_RIGHT = 0.9
@@ -80,7 +81,7 @@ def window_table(index: Any, reader: Any, questions: list[Any]) -> list[dict[str
     from qa.evaluate import contains_answer
 
     table = []
-    passages_all = index.retrieve_many([q.question for q in questions], K)
+    passages_all = index.retrieve_many([q.question for q in questions], DEFAULT_K)
     for question, passages in tqdm(list(zip(questions, passages_all)), desc="Reading"):
         windows = []
         for reading in reader.readings(question.question, [p.text for p in passages]):
@@ -173,15 +174,15 @@ def main(argv: list[str] | None = None) -> None:
 
     reader = Reader(args.model)
     tune_index.reader = reader
-    tune_report = qa.evaluate(held_out, index=tune_index, k=K, squad_v2=True)
+    tune_report = qa.evaluate(held_out, index=tune_index, k=DEFAULT_K, squad_v2=True)
     open_index = squad_index(dev, args.work / "squad-v2-dev")
     open_index.reader = reader
     test = questions_of([a for a in dev if a["title"] in set(test_titles)])
-    test_report = qa.evaluate(test, index=open_index, k=K, squad_v2=True)
+    test_report = qa.evaluate(test, index=open_index, k=DEFAULT_K, squad_v2=True)
     default_report = qa.evaluate(
         Path(__file__).parents[1] / "questions" / "default.jsonl",
         index=_default_index(reader),
-        k=K,
+        k=DEFAULT_K,
     )
     write_card(
         args.model,

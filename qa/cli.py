@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from qa.errors import QAError
+from qa.retrieval import DEFAULT_K, MODES
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -76,8 +77,10 @@ def _parser() -> argparse.ArgumentParser:
 
 def _add_query_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--index", help="index folder (default: index/, built when needed)")
-    parser.add_argument("--k", type=int, default=5, help="passages to retrieve (default: 5)")
-    parser.add_argument("--mode", choices=("hybrid", "dense", "keyword"), help="retrieval mode")
+    parser.add_argument(
+        "--k", type=int, default=DEFAULT_K, help="passages to retrieve (default: %(default)s)"
+    )
+    parser.add_argument("--mode", choices=MODES, help="retrieval mode")
     parser.add_argument(
         "--reader", help="reader folder (default: the bundled reader); 'none' answers nothing"
     )

@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from qa.questions import Question, read_question_set, select_split
+from qa.retrieval import DEFAULT_K
 
 if TYPE_CHECKING:
     import pandas
@@ -45,7 +46,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 #: Passages retrieved (and cited) per question.
-DEFAULT_K = 5
 #: Questions sent to ``Index.ask_many`` at once.
 DEFAULT_BATCH_SIZE = 32
 

@@ -12,6 +12,7 @@ import numpy as np
 from qa import retrieval, store
 from qa.answer import DEFAULT_READER, ReaderLike, answer, clean_question
 from qa.embedding import Encoder, get_encoder
+from qa.retrieval import DEFAULT_K
 from qa.types import Answer, Document, Passage
 
 logger = logging.getLogger(__name__)
@@ -81,12 +82,14 @@ class Index:
 
     # -- retrieval ---------------------------------------------------------------------------
 
-    def retrieve(self, question: str, k: int = 5, *, mode: str | None = None) -> list[Passage]:
+    def retrieve(
+        self, question: str, k: int = DEFAULT_K, *, mode: str | None = None
+    ) -> list[Passage]:
         """The ``k`` best passages for ``question``, best first."""
         return self.retrieve_many([question], k, mode=mode)[0]
 
     def retrieve_many(
-        self, questions: Sequence[str], k: int = 5, *, mode: str | None = None
+        self, questions: Sequence[str], k: int = DEFAULT_K, *, mode: str | None = None
     ) -> list[list[Passage]]:
         """``retrieve`` for many questions, with one batched encode."""
         taken, _, _ = self._search(questions, k, mode)
@@ -201,7 +204,12 @@ class Index:
     # -- answers -----------------------------------------------------------------------------
 
     def ask(
-        self, question: str, k: int = 5, *, mode: str | None = None, min_score: float | None = None
+        self,
+        question: str,
+        k: int = DEFAULT_K,
+        *,
+        mode: str | None = None,
+        min_score: float | None = None,
     ) -> Answer:
         """``answer(question, self.retrieve(question, k))``: the reader's answer from the ``k``
         best passages, or an abstention below ``min_score`` (default: the reader's threshold)."""
@@ -210,7 +218,7 @@ class Index:
     def ask_many(
         self,
         questions: Sequence[str],
-        k: int = 5,
+        k: int = DEFAULT_K,
         *,
         mode: str | None = None,
         min_score: float | None = None,

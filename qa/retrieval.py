@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 MODES = ("hybrid", "dense", "keyword")
+DEFAULT_K = 5  # passages retrieved (and read) per question unless asked otherwise
 DEFAULT_MODE = "hybrid"
 RRF_K = 60  # the usual reciprocal-rank-fusion constant
 # Candidates each retriever contributes to the fusion, at least.

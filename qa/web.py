@@ -56,7 +56,7 @@ DEFAULT_FEEDBACK_FILE = "feedback.jsonl"
 
 #: Defaults of the settings panel (and of the ``/ask`` API): the library's own. The abstention
 #: threshold's default is the reader's calibrated one.
-DEFAULT_K = 5
+DEFAULT_K = retrieval.DEFAULT_K
 DEFAULT_MODE = retrieval.DEFAULT_MODE
 
 #: How many closest passages an abstention reply lists as possibly related.
