@@ -9,13 +9,14 @@ missing. Screenshots land in the test's tmp folder.
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from webserver import HOSTILE_QUESTION, HOSTILE_TEXTS, WebApp, web_app
+from webserver import EXAMPLES, HOSTILE_QUESTION, HOSTILE_TEXTS, WebApp, web_app
 
 __all__ = ["web_app"]  # the shared fixture, imported for pytest to find
 
@@ -206,6 +207,9 @@ def test_settings_threshold_makes_it_abstain(page: Page, tmp_path: Path) -> None
 
 
 def test_example_question_is_asked_on_click_and_clear_starts_over(page: Page) -> None:
+    offered = page.page.get_by_role("button", name=re.compile(r"^Select example \d+: "))
+    assert offered.count() == len(EXAMPLES)  # the question set's answerable questions
+    assert EXAMPLES[0] == NAIO_QUESTION
     example = page.page.get_by_role("button", name=f"Select example 1: {NAIO_QUESTION}")
     example.click()
     page.page.wait_for_selector("#qa-chat .qa-reply")

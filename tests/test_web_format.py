@@ -5,97 +5,21 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
+from web_answers import DOC, HOSTILE, S_END, S_START, SENTENCE, SPAN, abstained, found, passage
 
-from qa.types import Answer, Passage
-from qa.web import (
-    answer_in_context,
-    answer_to_json,
-    append_feedback,
-    contextual_question,
-    feedback_path,
-    feedback_row,
+from qa.types import Answer
+from qa.web.api import answer_to_json
+from qa.web.format import (
     format_answer,
     format_question,
     format_sources,
     highlight,
     holders,
-    is_follow_up,
-    same_sentence,
-    server_address,
     snippet,
+    where,
 )
-
-DOC = (
-    "Funding\n\nIn 2025, the government allocated RM10 million to NAIO. "
-    "This funding supports research."
-)
-SENTENCE = "In 2025, the government allocated RM10 million to NAIO."
-S_START = DOC.index(SENTENCE)
-S_END = S_START + len(SENTENCE)
-SPAN = (DOC.index("RM10 million"), DOC.index("RM10 million") + len("RM10 million"))
-
-HOSTILE = (
-    'Evil <script>window.__pwned=1</script> and <img src=x onerror="window.__pwned=2"> '
-    "and ![x](http://127.0.0.1:9/x.png) and [link](javascript:alert(1)) & more."
-)
-
-
-def passage(
-    text: str,
-    start: int,
-    *,
-    rank: int = 1,
-    doc_id: str = "naio.md",
-    title: str = "NAIO news",
-    score: float = 0.8,
-    **metadata: object,
-) -> Passage:
-    return Passage(
-        text=text,
-        doc_id=doc_id,
-        title=title,
-        start=start,
-        end=start + len(text),
-        score=score,
-        rank=rank,
-        metadata=dict(metadata),
-    )
-
-
-def found(span: tuple[int, int] | None = SPAN, citations: list[Passage] | None = None) -> Answer:
-    if citations is None:
-        citations = [
-            passage(DOC[S_START:], S_START, section="Funding"),
-            passage("Other text.", 0, rank=2, doc_id="other.txt", title="Other", score=0.1),
-        ]
-    return Answer(
-        question="How much did NAIO get?",
-        text=SENTENCE,
-        score=0.71,
-        doc_id="naio.md",
-        start=S_START,
-        end=S_END,
-        span=span,
-        citations=citations,
-    )
-
-
-def abstained(citations: list[Passage] | None = None) -> Answer:
-    return Answer(
-        question="What is the capital of France?",
-        text=None,
-        score=0.12,
-        doc_id=None,
-        start=None,
-        end=None,
-        span=None,
-        citations=[passage(DOC[S_START:], S_START, section="Funding")]
-        if citations is None
-        else citations,
-    )
 
 
 def test_the_fixture_offsets_are_exact() -> None:
@@ -359,166 +283,27 @@ def test_answer_to_json_without_span() -> None:
     assert answer_to_json(found(span=None))["span"] is None
 
 
-# --- follow-ups ----------------------------------------------------------------------------------
+# --- the pieces: where, holders ------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("question", "expected"),
-    [
-        ("When was it launched?", True),
-        ("What do they fund?", True),
-        ("Is This new?", True),
-        ("Who funds NAIO?", False),
-        ("What is Italy's budget?", False),  # "it" inside a word does not count
-        ("Which items?", False),
-    ],
-)
-def test_is_follow_up(question: str, expected: bool) -> None:
-    assert is_follow_up(question) is expected
+def test_where_names_section_and_page() -> None:
+    assert where(passage("x", 0, section="Funding", page=3)) == "§ Funding · p. 3"
+    assert where(passage("x", 0, section="Funding")) == "§ Funding"
+    assert where(passage("x", 0, page=1)) == "p. 1"
+    assert where(passage("x", 0)) == ""
 
 
-def test_contextual_question() -> None:
-    assert contextual_question("When was it launched?", "What is NAIO?") == (
-        "What is NAIO? When was it launched?"
-    )
-    assert contextual_question(" Who funds NAIO? ", "What is NAIO?") == "Who funds NAIO?"
-    assert contextual_question("When was it launched?", None) == "When was it launched?"
+def test_holders_are_the_passages_of_the_answer_document_that_hold_its_sentence() -> None:
+    inside = passage(DOC, 0, rank=1)
+    elsewhere = passage(DOC, 0, rank=2, doc_id="copy.md")
+    assert holders(found(citations=[inside, elsewhere])) == [inside]
 
 
-def other_sentence(question: str) -> Answer:
-    start = DOC.index("This funding")
-    return Answer(question, DOC[start:], 0.6, "naio.md", start, len(DOC), None, [])
+def test_holders_fall_back_to_passages_that_overlap_the_sentence() -> None:
+    head = passage(DOC[: S_START + 10], 0, rank=1)  # holds the start of the sentence only
+    tail = passage(DOC[S_END:], S_END, rank=2)  # starts where the sentence ends: no overlap
+    assert holders(found(citations=[head, tail])) == [head]
 
 
-def test_same_sentence() -> None:
-    assert same_sentence(found(), found(span=None))
-    assert not same_sentence(found(), other_sentence("q"))
-    assert not same_sentence(found(), None)
-    assert not same_sentence(abstained(), abstained())
-
-
-class FakeAsk:
-    """Stands for Index.ask: canned answers by question, and the questions asked, in order."""
-
-    def __init__(self, answers: dict[str, Answer]) -> None:
-        self.answers = answers
-        self.asked: list[str] = []
-
-    def __call__(self, question: str) -> Answer:
-        self.asked.append(question)
-        return self.answers[question]
-
-
-def test_answer_in_context_asks_a_follow_up_with_the_topic() -> None:
-    ask = FakeAsk({"What is NAIO? What does it fund?": other_sentence("ctx")})
-    got = answer_in_context(ask, "What does it fund?", "What is NAIO?", found())
-    assert ask.asked == ["What is NAIO? What does it fund?"]
-    assert got.question == "ctx"
-
-
-def test_answer_in_context_asks_alone_when_the_topic_repeats_the_last_answer() -> None:
-    ask = FakeAsk(
-        {"What is NAIO? What does it fund?": found(), "What does it fund?": other_sentence("own")}
-    )
-    got = answer_in_context(ask, " What does it fund?", "What is NAIO?", found())
-    assert ask.asked == ["What is NAIO? What does it fund?", "What does it fund?"]
-    assert got.question == "own"
-
-
-def test_answer_in_context_keeps_the_repeat_when_alone_abstains() -> None:
-    ask = FakeAsk({"What is NAIO? What does it fund?": found(), "What does it fund?": abstained()})
-    got = answer_in_context(ask, "What does it fund?", "What is NAIO?", found())
-    assert same_sentence(got, found())
-
-
-def test_answer_in_context_asks_other_questions_as_they_are() -> None:
-    ask = FakeAsk({"Who funds NAIO?": found()})
-    assert answer_in_context(ask, "Who funds NAIO?", "What is NAIO?", found()) == found()
-    assert ask.asked == ["Who funds NAIO?"]
-
-
-# --- feedback ------------------------------------------------------------------------------------
-
-
-def test_feedback_up_on_an_answer_is_a_regression_case() -> None:
-    assert feedback_row(found(), True, row_id="f1") == {
-        "question": "How much did NAIO get?",
-        "answers": ["RM10 million"],
-        "id": "f1",
-        "doc_id": "naio.md",
-        "feedback": "up",
-    }
-    assert feedback_row(found(span=None), True, row_id="f1")["answers"] == [SENTENCE]
-
-
-def test_feedback_down_on_an_answer_needs_review() -> None:
-    assert feedback_row(found(), False, row_id="f2") == {
-        "question": "How much did NAIO get?",
-        "answers": [],
-        "id": "f2",
-        "feedback": "down",
-        "needs_review": True,
-        "rejected": SENTENCE,
-    }
-
-
-def test_feedback_on_an_abstention() -> None:
-    assert feedback_row(abstained(), True, row_id="f3") == {
-        "question": "What is the capital of France?",
-        "answers": [],
-        "id": "f3",
-        "feedback": "up",
-    }
-    assert feedback_row(abstained(), False, row_id="f4")["needs_review"] is True
-
-
-def test_feedback_ids_are_unique() -> None:
-    assert feedback_row(found(), True)["id"] != feedback_row(found(), True)["id"]
-
-
-def test_feedback_file_is_a_readable_question_set(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from qa.questions import load_questions
-
-    target = tmp_path / "fb" / "feedback.jsonl"
-    monkeypatch.setenv("QA_FEEDBACK_FILE", str(target))
-    assert feedback_path() == target
-    append_feedback(feedback_row(found(), True, row_id="a"))
-    append_feedback(feedback_row(abstained(), True, row_id="b"))
-    lines = target.read_text(encoding="utf-8").splitlines()
-    assert [json.loads(line)["id"] for line in lines] == ["a", "b"]
-    questions = load_questions(target)
-    assert [(q.id, q.answers, q.doc_id) for q in questions] == [
-        ("a", ("RM10 million",), "naio.md"),
-        ("b", (), None),
-    ]
-
-
-def test_feedback_file_defaults_to_the_current_folder(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("QA_FEEDBACK_FILE", raising=False)
-    assert str(feedback_path()) == "feedback.jsonl"
-
-
-# --- server address ------------------------------------------------------------------------------
-
-
-def test_server_address_default_to_localhost_7860(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("GRADIO_SERVER_NAME", raising=False)
-    monkeypatch.delenv("GRADIO_SERVER_PORT", raising=False)
-    assert server_address() == ("127.0.0.1", 7860)
-
-
-def test_server_address_honour_the_environment_then_arguments(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setenv("GRADIO_SERVER_NAME", "0.0.0.0")
-    monkeypatch.setenv("GRADIO_SERVER_PORT", "8123")
-    assert server_address() == ("0.0.0.0", 8123)
-    assert server_address(host="localhost", port=9000) == ("localhost", 9000)
-
-
-def test_server_address_reject_a_bad_port(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("GRADIO_SERVER_PORT", "http")
-    with pytest.raises(ValueError, match="GRADIO_SERVER_PORT is 'http'"):
-        server_address()
+def test_an_abstention_has_no_holders() -> None:
+    assert holders(abstained()) == []

@@ -9,6 +9,7 @@ once however many modules use it.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -62,6 +63,19 @@ FARM = """Okapi farm
 The Okapi farm belongs to Maria Lopes. The Okapi farm was founded in 1901. It grows apples.
 """
 
+#: The corpus's question set, beside it as ``questions/default.jsonl``: the chat offers its
+#: answerable questions as examples, in file order (the unanswerable first one is left out).
+QUESTIONS = (
+    {"id": "t-1", "question": "Who heads the Okapi farm's board?", "answers": []},
+    {
+        "id": "t-2",
+        "question": "How much did the government allocate to NAIO in 2025?",
+        "answers": ["RM10 million"],
+    },
+    {"id": "t-3", "question": "Who owns the Okapi farm?", "answers": ["Maria Lopes"]},
+)
+EXAMPLES = tuple(q["question"] for q in QUESTIONS if q["answers"])
+
 #: The question that finds the hostile sentence, and the texts the browser must show verbatim.
 HOSTILE_QUESTION = "What is the zebra vault password?"
 HOSTILE_TEXTS = (
@@ -83,11 +97,16 @@ class WebApp:
 
 
 def write_corpus(folder: Path) -> Path:
-    """The test corpus: a Markdown article with sections, the hostile text file, a farm."""
+    """The test corpus: a Markdown article with sections, the hostile text file, a farm; and
+    its question set beside it."""
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "naio.md").write_text(NAIO, encoding="utf-8")
     (folder / "zebra.txt").write_text(HOSTILE, encoding="utf-8")
     (folder / "farm.txt").write_text(FARM, encoding="utf-8")
+    questions = folder.parent / "questions" / "default.jsonl"
+    questions.parent.mkdir(parents=True, exist_ok=True)
+    lines = [json.dumps(row) for row in QUESTIONS]
+    questions.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return folder
 
 
