@@ -114,5 +114,5 @@ def clean_question(question: str) -> str:
         raise TypeError(f"a question must be a string, got {type(question).__name__}")
     question = scrub_surrogates(question).strip()
     if not any(unicodedata.category(c)[0] in "LNPS" and c != "\ufffd" for c in question):
-        raise EmptyQuestionError("The question is empty; ask something, e.g. 'What is NAIO?'")
+        raise EmptyQuestionError("The question is empty; ask something about the documents")
     return question
