@@ -151,8 +151,7 @@ def main(argv: list[str] | None = None) -> int:
 
     counts = full["counts"]
     lines = [
-        f"Chunks: {counts['chunks']} of {counts['documents']} documents "
-        f"({counts['sentences']} sentences)",
+        f"Chunks: {counts['chunks']} of {counts['documents']} documents",
         f"{'':36s} {'seconds':>8s} {'peak MiB':>9s}",
         f"{'bare encode of the chunk texts':36s} {encode_s:8.1f} {encodes[0]['peak_mib']:9.0f}",
         f"{'qa build (full)':36s} {build_s:8.1f} {full['peak_mib']:9.0f}",

@@ -3,6 +3,7 @@
     .venv/bin/python bench/scale.py [--chunks 1000000] [--queries 500] [--json PATH]
     .venv/bin/python bench/scale.py --skip product --skip keyword --ivf   # an IVF index instead
     .venv/bin/python bench/scale.py --chunks 30000 --hnsw-threshold 20000  # what if
+    .venv/bin/python bench/scale.py --store milvus --chunks 100000   # the Milvus store beside FAISS
 
 Measures what the product does at that size, through its own code paths:
 
@@ -26,6 +27,15 @@ Measures what the product does at that size, through its own code paths:
   question at a time with k=``retrieval.FUSION_DEPTH`` -> p50 / p95 milliseconds, with the
   time split into tokenizing, scoring and ranking the matching chunks, and bm25s's own top-k
   over all the scores timed for comparison.
+
+``--store milvus`` measures the Milvus store instead, on the same data, beside the FAISS HNSW
+index qa builds at that size: ``qa.milvus.open_for_build`` and ``Collection.upsert`` write the
+chunks (key, text, vector) into a Milvus Lite file, which indexes them (HNSW with qa's M and
+efConstruction, and Milvus's BM25 function over the texts) -> build time and size on disk;
+``qa.milvus.open_search`` reconnects in this process -> ``MilvusSearch.dense`` for one query at
+a time (k=10) -> p50 / p95 and recall@10 against exact search, and ``MilvusSearch.keyword`` for
+one question at a time (k=``retrieval.FUSION_DEPTH``) -> p50 / p95, beside
+``qa.retrieval.keyword_search`` on a bm25s index of the same texts.
 
 Synthetic vectors (seeded). Isotropic random vectors in 384 dimensions have no neighbourhood
 structure and are a worst case that no approximate index handles well, while sentence
@@ -549,6 +559,85 @@ def fmt(figures: dict[str, Any]) -> str:
     return text
 
 
+# -- the Milvus store ---------------------------------------------------------------------
+
+
+def milvus_store(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
+    import faiss
+
+    from qa import milvus
+
+    n, count = args.chunks, args.queries
+    with step(f"Generating {n:,} + {count} vectors and texts"):
+        every, _ = document_vectors(n + count, args.topic_size, args.seed)
+        vectors, queries = split_queries(every, count, args.seed)
+        del every
+        words = vocabulary(args.vocab, args.seed)
+        chunk_texts = texts(n, 40, 80, words, args.seed + 3)  # the keyword bench's texts
+        questions = texts(count, 3, 8, words, args.seed + 4)
+        _, exact = faiss.knn(queries, vectors, K, metric=faiss.METRIC_INNER_PRODUCT)
+    figures: dict[str, Any] = {}
+
+    with step(f"FAISS store: store.make_faiss_index on {n:,} vectors") as timing:
+        index, params = store.make_faiss_index(vectors)
+    faiss.write_index(index, str(workdir / store.VECTORS))
+    dense_figures = dense_latencies(index, queries, K, count)
+    _, found = index.search(queries, K)
+    figures["faiss"] = {
+        "params": params,
+        "build_seconds": timing["seconds"],
+        "disk_mib": round((workdir / store.VECTORS).stat().st_size / 2**20, 1),
+        "dense": dense_figures,
+        "recall": recall(found, exact),
+    }
+    del index
+    with step("FAISS store: build_bm25 on the texts") as timing:
+        bm25, tokenizer = build_bm25(chunk_texts)
+    figures["faiss"]["bm25_build_seconds"] = timing["seconds"]
+    figures["faiss"]["keyword"] = latencies(
+        lambda i: retrieval.keyword_search(
+            bm25, tokenizer, questions[i : i + 1], retrieval.FUSION_DEPTH
+        ),
+        count,
+    )
+    gc.collect()
+
+    class Model:  # what open_for_build reads of an encoder
+        name = "synthetic"
+        dimension = DIMENSION
+
+    target = milvus.target(None, None)
+    keys = np.arange(n, dtype=np.int64)
+    with step(f"Milvus store: open_for_build + upsert of {n:,} chunks (Milvus Lite)") as timing:
+        collection = milvus.open_for_build(target, workdir, Model(), n)
+        collection.upsert(keys, chunk_texts, vectors)
+    lite = workdir / milvus.LITE_FILE
+    disk = sum(p.stat().st_size for p in lite.rglob("*") if p.is_file())
+    search = milvus.open_search(target, workdir, keys, {"name": Model.name, "dimension": DIMENSION})
+    dense_figures = latencies(lambda i: search.dense(queries[i : i + 1], K), count)
+    found = np.asarray(
+        [[row for row, _ in search.dense(queries[i : i + 1], K)[0]] for i in range(count)]
+    )
+    figures["milvus"] = {
+        "params": collection.params,
+        "build_seconds": timing["seconds"],
+        "disk_mib": round(disk / 2**20, 1),
+        "dense": dense_figures,
+        "recall": recall(found, exact),
+        "keyword": latencies(
+            lambda i: search.keyword(questions[i : i + 1], retrieval.FUSION_DEPTH), count
+        ),
+    }
+    for name, row in figures.items():
+        print(
+            f"  {name}: build {row['build_seconds']:.1f} s, {row['disk_mib']:.0f} MiB; dense "
+            f"k={K} {fmt(row['dense'])}, recall@{K} {row['recall']:.3f}; keyword k="
+            f"{retrieval.FUSION_DEPTH} {fmt(row['keyword'])}",
+            flush=True,
+        )
+    return figures
+
+
 # -- keyword ---------------------------------------------------------------------------------
 
 
@@ -721,6 +810,12 @@ def main(argv: list[str] | None = None) -> int:
         default=[],
         help="leave out a part (product: the index store.make_faiss_index builds); repeatable",
     )
+    parser.add_argument(
+        "--store",
+        choices=("faiss", "milvus"),
+        default="faiss",
+        help="milvus: measure the Milvus store beside FAISS HNSW instead (needs qa[milvus])",
+    )
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     parser.add_argument("--workdir", type=Path, help="folder for the files (default: a temp one)")
     parser.add_argument("--keep", action="store_true", help="keep the files in --workdir")
@@ -765,6 +860,9 @@ def main(argv: list[str] | None = None) -> int:
         "load_average_start": load_average(),
     }
     try:
+        if args.store == "milvus":
+            figures["milvus"] = milvus_store(args, workdir)
+            args.skip = ["dense", "keyword"]
         if "dense" not in args.skip:
             figures["dense"] = dense(args, workdir)
         if "keyword" not in args.skip:

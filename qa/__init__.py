@@ -16,9 +16,11 @@ from qa.errors import (
     IndexCorruptError,
     IndexMismatchError,
     IndexNotFoundError,
+    MissingDependencyError,
     ModelLoadError,
     QAError,
     QuestionSetError,
+    StoreUnavailableError,
 )
 from qa.evaluate import EvalReport, evaluate
 from qa.index import Index
@@ -39,11 +41,13 @@ __all__ = [
     "IndexCorruptError",
     "IndexMismatchError",
     "IndexNotFoundError",
+    "MissingDependencyError",
     "ModelLoadError",
     "Passage",
     "QAError",
     "Question",
     "QuestionSetError",
+    "StoreUnavailableError",
     "__version__",
     "answer",
     "ask",

@@ -6,7 +6,7 @@ import logging
 import os
 import threading
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from qa import store
 from qa.answer import DEFAULT_READER, ReaderLike, answer
@@ -14,6 +14,9 @@ from qa.errors import IndexMismatchError, IndexNotFoundError
 from qa.index import Index
 from qa.retrieval import DEFAULT_K
 from qa.types import Answer, Passage
+
+if TYPE_CHECKING:
+    from qa.build import StoreChoice
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +44,10 @@ def build_index(
     model: str | None = None,
     show_progress: bool | None = None,
     incremental: bool = True,
+    store: StoreChoice | None = None,
+    uri: str | None = None,
+    collection: str | None = None,
+    ray: bool | str = False,
 ) -> Index:
     """Build the index of ``corpus`` into ``index_dir`` and return it loaded.
 
@@ -48,13 +55,29 @@ def build_index(
     ``QA_CORPUS_DIR`` / ``QA_INDEX_DIR``). ``model`` is any sentence-transformers model name or
     path (default: the bundled all-MiniLM-L6-v2). With ``incremental``, documents unchanged
     since the last build of ``index_dir`` keep their vectors; ``incremental=False`` embeds all.
+
+    ``store`` is where the vectors and the keyword index live: ``"faiss"`` (files in
+    ``index_dir``) or ``"milvus"`` (a Milvus Lite file in ``index_dir``, or the Milvus server at
+    ``uri``, in ``collection``; needs ``qa[milvus]``). ``None`` keeps the index's store, FAISS
+    for a new index. ``ray=True`` embeds on a local Ray, ``ray="ray://host:10001"`` on a cluster
+    (needs ``qa[ray]``).
     """
     from qa.build import build
 
     global _default
     corpus_dir = Path(corpus) if corpus is not None else default_corpus_dir()
     target = Path(index_dir) if index_dir is not None else default_index_dir()
-    build(corpus_dir, target, model=model, show_progress=show_progress, incremental=incremental)
+    build(
+        corpus_dir,
+        target,
+        model=model,
+        show_progress=show_progress,
+        incremental=incremental,
+        store=store,
+        uri=uri,
+        collection=collection,
+        ray=ray,
+    )
     index = Index.load(target)
     if target.resolve() == default_index_dir().resolve():
         with _default_lock:

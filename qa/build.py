@@ -1,4 +1,4 @@
-"""Build an index: corpus -> chunks -> vectors (chunks and sentences at once) -> BM25 -> disk."""
+"""Build an index: corpus -> chunks -> vectors -> store (FAISS and bm25s, or Milvus) -> disk."""
 
 from __future__ import annotations
 
@@ -8,28 +8,28 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import metadata as importlib_metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
-from qa import store
-from qa.chunking import (
-    CHUNK_TOKENS,
-    OVERLAP_SENTENCES,
-    SPLITTER,
-    Sentence,
-    chunk_document,
-    is_label,
-)
+from qa import store as folder_store
+from qa.chunking import CHUNK_TOKENS, OVERLAP_SENTENCES, SPLITTER, chunk_document
 from qa.corpus import read_corpus
 from qa.embedding import DEFAULT_MODEL, Encoder, get_encoder
 from qa.errors import QAError
+from qa.retrieval import FaissSearch
 from qa.types import Document
 
 logger = logging.getLogger(__name__)
 
 ENCODE_BATCH = 256  # chunks per forward-pass group (the progress bar's step)
 BM25_PARAMS = {"method": "lucene", "k1": 1.5, "b": 0.75}
+StoreChoice = Literal["faiss", "milvus"]
+STORES = ("faiss", "milvus")
+VERSIONED = {
+    "faiss": ("sentence-transformers", "faiss-cpu", "bm25s", "torch", "numpy", "pysbd"),
+    "milvus": ("sentence-transformers", "pymilvus", "milvus-lite", "torch", "numpy", "pysbd"),
+}
 
 
 def chunking_params(window: int, chunk_tokens: int = CHUNK_TOKENS) -> dict[str, Any]:
@@ -49,30 +49,71 @@ def build(
     show_progress: bool | None = None,
     chunk_tokens: int = CHUNK_TOKENS,
     incremental: bool = True,
+    store: StoreChoice | None = None,
+    uri: str | None = None,
+    collection: str | None = None,
+    ray: bool | str = False,
 ) -> Path:
     """Build the index of ``corpus_dir`` into ``index_dir``; returns the new generation folder.
 
     With ``incremental`` (the default), documents unchanged since the index already in
     ``index_dir`` keep their chunks and vectors: only new and changed documents are split and
-    embedded. Reuse needs the same model, chunking and qa version; otherwise all is rebuilt.
+    embedded. Reuse needs the same model, chunking, store and qa version; otherwise all is
+    rebuilt. ``store="milvus"`` keeps the vectors and the keyword index in a Milvus collection
+    (see ``qa.milvus``); ``None`` keeps the store the index has (FAISS for a new one), or is
+    Milvus when ``uri`` or ``collection`` is given. ``ray`` embeds on Ray (see
+    ``qa.distributed``).
     """
-    with store.build_lock(index_dir):
-        return _build(corpus_dir, index_dir, model, show_progress, chunk_tokens, incremental)
+    if store is not None and store not in STORES:
+        raise ValueError(f"store must be one of {', '.join(STORES)}; got {store!r}")
+    with folder_store.build_lock(index_dir):
+        return _build(
+            corpus_dir,
+            index_dir,
+            model=model or DEFAULT_MODEL,
+            show_progress=show_progress,
+            chunk_tokens=chunk_tokens,
+            incremental=incremental,
+            target=_target(index_dir, store, uri, collection),
+            ray=ray,
+        )
+
+
+def _target(
+    index_dir: Path, store: str | None, uri: str | None, collection: str | None
+) -> dict[str, Any]:
+    """The manifest's "store" entry for this build."""
+    if store is None and uri is None and collection is None:  # the index's own
+        try:
+            manifest = folder_store.read_manifest(index_dir)
+        except QAError:
+            manifest = None
+        return folder_store.store_of(manifest or {})
+    if store == "faiss":
+        if uri is not None or collection is not None:
+            raise ValueError("uri and collection are settings of store='milvus'")
+        return {"kind": "faiss"}
+    from qa import milvus
+
+    return milvus.target(uri, collection)  # store is "milvus", or None with a uri or collection
 
 
 def _build(
     corpus_dir: Path,
     index_dir: Path,
-    model: str | None,
+    *,
+    model: str,
     show_progress: bool | None,
     chunk_tokens: int,
     incremental: bool,
+    target: dict[str, Any],
+    ray: bool | str,
 ) -> Path:
     started = time.time()
     documents, hashes = read_corpus(corpus_dir)
-    encoder = get_encoder(model or DEFAULT_MODEL)
+    encoder = get_encoder(model)
     chunking = chunking_params(encoder.window, chunk_tokens)
-    previous = _reusable(index_dir, encoder, chunking) if incremental else None
+    previous = _reusable(index_dir, encoder, chunking, target) if incremental else None
     old_rows = {d.id: row for row, d in enumerate(previous.documents)} if previous else {}
 
     parts: list[_Part] = []
@@ -83,28 +124,36 @@ def _build(
         else:
             parts.append(_split(document, row, encoder, chunking))
     chunk_table = _rows([p.chunks for p in parts])
-    sentence_table = _rows([p.sentences for p in parts])
-    dimension = encoder.dimension
-    vectors = np.concatenate([_or_zeros(p.vectors, len(p.chunks), dimension) for p in parts])
-    sentence_vectors = np.concatenate(
-        [_or_zeros(p.sentence_vectors, len(p.sentences), dimension) for p in parts]
-    )
-    fresh_chunks = np.concatenate([np.full(len(p.chunks), p.vectors is None) for p in parts])
-    fresh_sentences = np.concatenate([np.full(len(p.sentences), p.vectors is None) for p in parts])
     texts = [documents[row].text[start:end] for row, start, end in chunk_table]
-    if fresh_chunks.any():
-        vectors[fresh_chunks], sentence_vectors[fresh_sentences] = encode_chunks(
-            encoder,
-            [t for t, fresh in zip(texts, fresh_chunks) if fresh],
-            chunk_table[fresh_chunks],
-            sentence_table[fresh_sentences],
-            show_progress=show_progress,
+
+    def embed(chosen: np.ndarray) -> np.ndarray:
+        return embed_texts(encoder, [texts[i] for i in np.flatnonzero(chosen)], show_progress, ray)
+
+    search: FaissSearch | np.ndarray
+    if target["kind"] == "faiss":
+        fresh = np.concatenate([np.full(len(p.chunks), not p.reused) for p in parts])
+        vectors = np.concatenate(
+            [_or_zeros(p.vectors, len(p.chunks), encoder.dimension) for p in parts]
         )
-    faiss_index, faiss_params = store.make_faiss_index(vectors)
-    bm25, tokenizer = build_bm25(texts)
+        if fresh.any():
+            vectors[fresh] = embed(fresh)
+        faiss_index, store_params = folder_store.make_faiss_index(vectors)
+        search = FaissSearch(faiss_index, *build_bm25(texts))
+        bm25 = {**BM25_PARAMS, "tokenizer": "bm25s, English stop words, Snowball stemmer"}
+    else:
+        from qa import milvus
+
+        collection = milvus.open_for_build(target, index_dir, encoder, len(texts))
+        keys = search = milvus.chunk_keys(documents, chunk_table, texts)
+        fresh = ~collection.contains(keys)
+        if fresh.any():
+            collection.upsert(keys[fresh], [texts[i] for i in np.flatnonzero(fresh)], embed(fresh))
+        store_params = collection.params
+        bm25 = {"k1": milvus.BM25["bm25_k1"], "b": milvus.BM25["bm25_b"], **milvus.analyzer()}
+    embedded = int(fresh.sum())
 
     manifest: dict[str, Any] = {
-        "format_version": store.FORMAT_VERSION,
+        "format_version": folder_store.FORMAT_VERSION,
         "qa_version": _version("qa"),
         "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "build_seconds": None,
@@ -112,39 +161,26 @@ def _build(
         "corpus_files": hashes,
         "model": {"name": encoder.name, "dimension": encoder.dimension, "window": encoder.window},
         "chunking": chunking,
-        "faiss": faiss_params,
-        "bm25": {**BM25_PARAMS, "tokenizer": "bm25s, English stop words, Snowball stemmer"},
-        "counts": {
-            "documents": len(documents),
-            "chunks": len(chunk_table),
-            "sentences": len(sentence_table),
-        },
+        "store": target,
+        target["kind"]: store_params,
+        "bm25": bm25,
+        "counts": {"documents": len(documents), "chunks": len(chunk_table)},
         "embedded": {
-            "documents": sum(p.vectors is None for p in parts),
-            "chunks": int(fresh_chunks.sum()),
+            "documents": sum(not p.reused for p in parts),
+            "chunks": embedded,
+            "on": "ray" if ray else "local",
         },
-        "versions": {
-            name: _version(name)
-            for name in ("sentence-transformers", "faiss-cpu", "bm25s", "torch", "numpy", "pysbd")
-        },
+        "versions": {name: _version(name) for name in VERSIONED[target["kind"]]},
     }
     manifest["build_seconds"] = round(time.time() - started, 3)
-    folder = store.save(
-        index_dir,
-        manifest,
-        documents,
-        chunk_table,
-        sentence_table,
-        sentence_vectors,
-        faiss_index,
-        bm25,
-        tokenizer,
-    )
+    folder = folder_store.save(index_dir, manifest, documents, chunk_table, search)
+    if target["kind"] == "milvus":
+        collection.keep_only(keys)  # the chunks of replaced generations, now unreferenced
     logger.info(
         "Built index of %d documents, %d chunks (%d embedded, the rest reused) in %.1fs: %s",
         len(documents),
         len(chunk_table),
-        manifest["embedded"]["chunks"],
+        embedded,
         time.time() - started,
         folder,
     )
@@ -153,40 +189,38 @@ def _build(
 
 @dataclass(frozen=True)
 class _Part:
-    """One document's rows (document row, start, end), with its vectors when reused."""
+    """One document's chunk rows (document row, start, end); when reused from the previous
+    index, with their vectors (a FAISS store's; a Milvus collection keeps its own)."""
 
     chunks: np.ndarray
-    sentences: np.ndarray
+    reused: bool = False
     vectors: np.ndarray | None = None
-    sentence_vectors: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
 class _Previous:
-    """The index being replaced, kept for the vectors of documents that did not change."""
+    """The index being replaced, kept for the chunks (and vectors) of unchanged documents.
+
+    A Milvus store keeps no vectors here: its collection already holds every reused chunk.
+    """
 
     documents: list[Document]
     chunks: np.ndarray
-    sentences: np.ndarray
-    vectors: np.ndarray
-    sentence_vectors: np.ndarray
+    vectors: np.ndarray | None
 
     def part(self, old_row: int, row: int) -> _Part:
-        chunks = _row_range(self.chunks, old_row)
-        sentences = _row_range(self.sentences, old_row)
-        chunk_rows = self.chunks[chunks].copy()
-        sentence_rows = self.sentences[sentences].copy()
+        rows = _row_range(self.chunks, old_row)
+        chunk_rows = self.chunks[rows].copy()
         chunk_rows[:, 0] = row
-        sentence_rows[:, 0] = row
-        return _Part(
-            chunk_rows, sentence_rows, self.vectors[chunks], self.sentence_vectors[sentences]
-        )
+        return _Part(chunk_rows, True, None if self.vectors is None else self.vectors[rows])
 
 
-def _reusable(index_dir: Path, encoder: Encoder, chunking: dict[str, Any]) -> _Previous | None:
-    """The index in ``index_dir`` when its vectors can be reused for this build, else None."""
+def _reusable(
+    index_dir: Path, encoder: Encoder, chunking: dict[str, Any], target: dict[str, Any]
+) -> _Previous | None:
+    """The index in ``index_dir`` when its chunks can be reused for this build, else None."""
     try:
-        manifest = store.read_manifest(index_dir)
+        manifest = folder_store.read_manifest(index_dir)
         if manifest is None:
             return None
         model = {"name": encoder.name, "dimension": encoder.dimension, "window": encoder.window}
@@ -194,34 +228,27 @@ def _reusable(index_dir: Path, encoder: Encoder, chunking: dict[str, Any]) -> _P
             manifest.get("model") != model
             or manifest.get("chunking") != chunking
             or manifest.get("qa_version") != _version("qa")
+            or folder_store.store_of(manifest) != target
         ):
             return None
-        stored = store.load(index_dir)
+        stored = folder_store.load(index_dir)
     except QAError as error:
         logger.warning("Not reusing the index in %s: %s", index_dir, error)
         return None
-    return _Previous(
-        stored.documents,
-        stored.chunks,
-        stored.sentences,
-        stored.faiss_index.reconstruct_n(0, stored.faiss_index.ntotal),
-        np.asarray(stored.sentence_vectors),
-    )
+    vectors = None
+    if isinstance(stored.search, FaissSearch):
+        vectors = stored.search.faiss_index.reconstruct_n(0, stored.search.faiss_index.ntotal)
+    return _Previous(stored.documents, stored.chunks, vectors)
 
 
 def _split(document: Document, row: int, encoder: Encoder, chunking: dict[str, Any]) -> _Part:
-    chunks, sentences = chunk_document(
+    chunks, _ = chunk_document(
         document,
         encoder.count_tokens,
         chunk_tokens=chunking["chunk_tokens"],
         overlap=chunking["overlap_sentences"],
     )
-    return _Part(
-        np.asarray([(row, c.start, c.end) for c in chunks], dtype=np.int64).reshape(-1, 3),
-        np.asarray(
-            [(row, s.start, s.end) for s in _answerable(document, sentences)], dtype=np.int64
-        ).reshape(-1, 3),
-    )
+    return _Part(np.asarray([(row, c.start, c.end) for c in chunks], dtype=np.int64).reshape(-1, 3))
 
 
 def _rows(tables: list[np.ndarray]) -> np.ndarray:
@@ -239,70 +266,34 @@ def _or_zeros(vectors: np.ndarray | None, rows: int, dimension: int) -> np.ndarr
     return vectors if vectors is not None else np.zeros((rows, dimension), dtype=np.float32)
 
 
-def _answerable(document: Document, sentences: Sequence[Sentence]) -> list[Sentence]:
-    """Sentences that can be an answer: not a section heading, not a title line.
-
-    A line repeating the document's title is a label, unless it reads as a sentence (a one-line
-    text file's "title" is its only sentence).
-    """
-    headings = {start: title for start, title in document.sections}
-    return [
-        s
-        for s in sentences
-        if not is_label(document.text[s.start : s.end], document.title, headings.get(s.start))
-    ]
-
-
-def encode_chunks(
+def embed_texts(
     encoder: Encoder,
     texts: Sequence[str],
-    chunk_table: np.ndarray,
-    sentence_table: np.ndarray,
-    *,
     show_progress: bool | None = None,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Chunk vectors, and sentence vectors pooled from the same forward pass.
+    ray: bool | str = False,
+) -> np.ndarray:
+    """Normalised float32 vectors of ``texts``, here with a progress bar, or on Ray."""
+    if ray:
+        from qa import distributed
 
-    A sentence repeated in two chunks (overlap) gets the mean of its two pooled vectors.
-    """
+        return distributed.embed(encoder.name, texts, ray, show_progress=show_progress)
     from tqdm.auto import tqdm
 
-    dimension = encoder.dimension
-    vectors = np.zeros((len(texts), dimension), dtype=np.float32)
-    sentence_sums = np.zeros((len(sentence_table), dimension), dtype=np.float32)
-    # Sentences of each chunk: same document row, inside the chunk's span (tables are sorted).
-    keys = sentence_table[:, 0] * (1 << 40) + sentence_table[:, 1]
-    chunk_keys_start = chunk_table[:, 0] * (1 << 40) + chunk_table[:, 1]
-    chunk_keys_end = chunk_table[:, 0] * (1 << 40) + chunk_table[:, 2]
-    lows = np.searchsorted(keys, chunk_keys_start, side="left")
-    highs = np.searchsorted(keys, chunk_keys_end, side="left")
-
+    vectors = np.zeros((len(texts), encoder.dimension), dtype=np.float32)
     disable = None if show_progress is None else not show_progress
     with tqdm(total=len(texts), desc="Embedding chunks", unit="chunk", disable=disable) as bar:
         for first in range(0, len(texts), ENCODE_BATCH):
-            batch = range(first, min(first + ENCODE_BATCH, len(texts)))
-            spans = []
-            for i in batch:
-                rows = sentence_table[lows[i] : highs[i]]
-                rows = rows[rows[:, 2] <= chunk_table[i, 2]]
-                spans.append(
-                    [(int(s - chunk_table[i, 1]), int(e - chunk_table[i, 1])) for _, s, e in rows]
-                )
-            chunk_vectors, pooled = encoder.encode_with_sentences([texts[i] for i in batch], spans)
-            vectors[first : first + len(batch)] = chunk_vectors
-            for i, sentence_vectors in zip(batch, pooled):
-                if len(sentence_vectors):
-                    sentence_sums[lows[i] : lows[i] + len(sentence_vectors)] += sentence_vectors
+            batch = texts[first : first + ENCODE_BATCH]
+            vectors[first : first + len(batch)] = encoder.encode(batch)
             bar.update(len(batch))
-    norms = np.linalg.norm(sentence_sums, axis=1, keepdims=True)
-    return vectors, sentence_sums / np.maximum(norms, 1e-12)
+    return vectors
 
 
 def build_bm25(texts: Sequence[str]) -> tuple[Any, Any]:
     """A bm25s index of ``texts`` and the tokenizer that must read its queries."""
     import bm25s
 
-    tokenizer = store.new_bm25_tokenizer()
+    tokenizer = folder_store.new_bm25_tokenizer()
     tokens = tokenizer.tokenize(list(texts), show_progress=False, return_as="tuple")
     retriever = bm25s.BM25(**BM25_PARAMS)
     retriever.index(tokens, show_progress=False)

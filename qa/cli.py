@@ -45,6 +45,24 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument(
         "--full", action="store_true", help="embed every document again (default: only changed)"
     )
+    build.add_argument(
+        "--store",
+        choices=("faiss", "milvus"),
+        help="where vectors and keyword index live (default: the index's own, else faiss)",
+    )
+    build.add_argument(
+        "--uri",
+        help="Milvus server, e.g. http://host:19530 (default: a Milvus Lite file in the index)",
+    )
+    build.add_argument("--collection", help="Milvus collection (default: qa_chunks)")
+    build.add_argument(
+        "--ray",
+        nargs="?",
+        const=True,
+        default=False,
+        metavar="ADDRESS",
+        help="embed on Ray: a local one, or the cluster at ADDRESS (ray://host:10001)",
+    )
     build.set_defaults(run=_build)
 
     ask = commands.add_parser("ask", help="answer a question")
@@ -95,11 +113,15 @@ def _build(args: argparse.Namespace) -> int:
         model=args.model,
         show_progress=False if args.quiet else None,
         incremental=not args.full,
+        store=args.store,
+        uri=args.uri,
+        collection=args.collection,
+        ray=args.ray,
     )
     counts, embedded = index.manifest["counts"], index.manifest["embedded"]
     print(
         f"Indexed {counts['documents']} documents as {counts['chunks']} chunks "
-        f"({counts['sentences']} sentences) with {index.model_name} into {index.path}; "
+        f"with {index.model_name} into {index.path}; "
         f"embedded {embedded['chunks']} chunks, reused {counts['chunks'] - embedded['chunks']}"
     )
     return 0

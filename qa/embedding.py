@@ -1,8 +1,7 @@
 """The encoder: a sentence-transformers model, the bundled all-MiniLM-L6-v2 by default.
 
 Loaded once per process and shared. Vectors are float32 and L2-normalised, so inner product is
-cosine. ``encode_with_sentences`` also pools each chunk's token embeddings over each of its
-sentences, which gives sentence vectors from the same forward pass as the chunk vectors.
+cosine.
 """
 
 from __future__ import annotations
@@ -93,50 +92,6 @@ class Encoder:
                 show_progress_bar=False,
             )
         return np.ascontiguousarray(vectors, dtype=np.float32)
-
-    def encode_with_sentences(
-        self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]]
-    ) -> tuple[np.ndarray, list[np.ndarray]]:
-        """Vectors of ``texts``, and for each text the vectors of its ``(start, end)`` spans.
-
-        A span's vector is the normalised mean of the contextual token embeddings whose
-        characters lie inside it (the text's own vector where no token does, e.g. past the
-        model's window).
-        """
-        with self._lock:
-            outputs: list[dict[str, Any]] = self.model.encode(  # type: ignore[assignment]
-                list(texts), batch_size=BATCH_SIZE, output_value=None, show_progress_bar=False
-            )
-        offsets = self.tokenizer(
-            list(texts),
-            truncation=True,
-            max_length=self.window + 2,
-            return_offsets_mapping=True,
-            return_attention_mask=False,
-            verbose=False,
-        )["offset_mapping"]
-        vectors = np.stack([o["sentence_embedding"].float().numpy() for o in outputs])
-        vectors = _normalise(vectors.astype(np.float32))
-        pooled: list[np.ndarray] = []
-        for row, output, token_offsets, text_spans in zip(vectors, outputs, offsets, spans):
-            mask = output["attention_mask"].numpy().astype(bool)
-            tokens = output["token_embeddings"].float().numpy()[mask]
-            bounds = np.asarray(token_offsets, dtype=np.int64).reshape(-1, 2)
-            if len(bounds) != len(tokens):  # tokenization differs: fall back to the text vector
-                pooled.append(np.tile(row, (len(text_spans), 1)))
-                continue
-            special = bounds[:, 1] == bounds[:, 0]
-            result = np.empty((len(text_spans), vectors.shape[1]), dtype=np.float32)
-            for i, (start, end) in enumerate(text_spans):
-                inside = ~special & (bounds[:, 0] >= start) & (bounds[:, 1] <= end)
-                result[i] = tokens[inside].mean(axis=0) if inside.any() else row
-            pooled.append(_normalise(result))
-        return vectors, pooled
-
-
-def _normalise(vectors: np.ndarray) -> np.ndarray:
-    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-    return np.ascontiguousarray(vectors / np.maximum(norms, 1e-12), dtype=np.float32)
 
 
 def _load(name: str) -> SentenceTransformer:

@@ -27,6 +27,14 @@ class IndexMismatchError(QAError):
     """The index was built with another model, dimension, chunking or format version."""
 
 
+class StoreUnavailableError(QAError):
+    """The store's server (a Milvus URI) cannot be reached."""
+
+
+class MissingDependencyError(QAError, ImportError):
+    """An optional part needs an extra that is not installed; the message names the pip line."""
+
+
 class ModelLoadError(QAError):
     """The embedding model could not be loaded."""
 

@@ -26,7 +26,7 @@ MAX_CHUNKS_PER_PASSAGE = 3
 
 
 class Index:
-    """An index loaded from disk: documents, chunk vectors, sentence vectors and BM25.
+    """An index loaded from disk: documents, chunks, and the store that searches them.
 
     Safe to query from many threads. Build one with ``qa.build_index``, load one with
     ``qa.load_index``.
@@ -111,29 +111,14 @@ class Index:
         todo = list(range(len(questions)))
         depth = k * HITS_PER_PASSAGE
         while todo:  # again, deeper, for questions whose hits merged into fewer than k passages
-            hits = self._hits([questions[i] for i in todo], vectors[todo], depth, mode)
+            hits = retrieval.hybrid(
+                self._stored.search, [questions[i] for i in todo], vectors[todo], depth, mode
+            )
             for i, question_hits in zip(todo, hits):
                 taken[i] = self._passages(question_hits, k)
             todo = [i for i, h in zip(todo, hits) if len(taken[i]) < k and len(h) == depth]
             depth *= 2
         return taken, vectors, questions
-
-    def _hits(
-        self, questions: list[str], vectors: np.ndarray, depth: int, mode: str
-    ) -> list[retrieval.Hits]:
-        """The ``depth`` best chunk rows of each question by ``mode``, best first."""
-        each = max(depth, retrieval.FUSION_DEPTH) if mode == "hybrid" else depth
-        dense: list[retrieval.Hits] = []
-        if mode != "keyword":
-            dense = retrieval.dense_search(self._stored.faiss_index, vectors, each)
-            if mode == "dense":
-                return dense
-        keyword = retrieval.keyword_search(
-            self._stored.bm25, self._stored.bm25_tokenizer, questions, each
-        )
-        if mode == "keyword":
-            return keyword
-        return [retrieval.fuse([d, w], depth) for d, w in zip(dense, keyword)]
 
     def _passages(self, hits: retrieval.Hits, k: int) -> list[tuple[Passage, list[int]]]:
         """The ``k`` best passages of ``hits``, each with its chunk rows (best first).

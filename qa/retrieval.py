@@ -1,15 +1,18 @@
-"""Dense (FAISS), keyword (BM25) and hybrid (reciprocal rank fusion) search over chunks.
+"""Dense, keyword and hybrid (reciprocal rank fusion) search over chunks.
 
-Functions here take a loaded index's parts and return chunk rows with scores, best first;
-``qa.Index`` turns those into Passages.
+A store's search is a ``ChunkSearch``: dense and keyword hits as chunk rows with scores, best
+first. ``FaissSearch`` is the embedded store's (FAISS and bm25s); ``qa.milvus.MilvusSearch``
+runs both inside Milvus. The fusion is qa's own, the same for every store. ``qa.Index`` turns
+rows into Passages.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -23,6 +26,33 @@ FUSION_DEPTH = 50
 _bm25_lock = threading.Lock()
 
 Hits = list[tuple[int, float]]
+
+
+class ChunkSearch(Protocol):
+    """What a store answers: the best chunk rows of each query, best first."""
+
+    def dense(self, vectors: np.ndarray, k: int) -> list[Hits]:
+        """Top ``k`` chunk rows by inner product with each (normalised) query vector."""
+        ...
+
+    def keyword(self, questions: Sequence[str], k: int) -> list[Hits]:
+        """Top ``k`` chunk rows by BM25 for each question; rows sharing no term left out."""
+        ...
+
+
+@dataclass(frozen=True)
+class FaissSearch:
+    """The embedded store's search: a FAISS index of the chunk vectors and a bm25s index."""
+
+    faiss_index: Any
+    bm25: Any
+    tokenizer: Any
+
+    def dense(self, vectors: np.ndarray, k: int) -> list[Hits]:
+        return dense_search(self.faiss_index, vectors, k)
+
+    def keyword(self, questions: Sequence[str], k: int) -> list[Hits]:
+        return keyword_search(self.bm25, self.tokenizer, questions, k)
 
 
 def check_mode(mode: str | None) -> str:
@@ -88,6 +118,20 @@ def _top_rows(scores: np.ndarray, k: int) -> zip[tuple[Any, Any]]:
         rows = rows[scores[rows] >= kth_best]
     rows = rows[np.lexsort((rows, -scores[rows]))][:k]
     return zip(rows, scores[rows])
+
+
+def hybrid(
+    search: ChunkSearch, questions: Sequence[str], vectors: np.ndarray, depth: int, mode: str
+) -> list[Hits]:
+    """The ``depth`` best chunk rows of each question by ``mode``, best first."""
+    each = max(depth, FUSION_DEPTH) if mode == "hybrid" else depth
+    dense = search.dense(vectors, each) if mode != "keyword" else []
+    if mode == "dense":
+        return dense
+    keyword = search.keyword(questions, each)
+    if mode == "keyword":
+        return keyword
+    return [fuse([d, w], depth) for d, w in zip(dense, keyword)]
 
 
 def fuse(rankings: Sequence[Hits], k: int) -> Hits:

@@ -9,10 +9,11 @@ Layout of an index folder::
         documents.jsonl          one document a line: id, title, source, metadata, text,
                                  sections, pages (all offsets index into text)
         chunks.npy               int64 (n, 3): document row, start, end of each chunk
-        sentences.npy            int64 (m, 3): document row, start, end of each sentence
-        sentence_vectors.npy     float32 (m, dim): a vector per sentence
         vectors.faiss            the FAISS index of the chunk vectors (row i = chunk i)
         bm25/                    the bm25s index and its tokenizer vocabulary
+        keys.npy                 (Milvus store instead of the two above) int64 chunk keys,
+                                 row i = chunk i; vectors and BM25 live in the collection the
+                                 manifest's "store" names (see qa.milvus)
 
 A build writes a new generation folder and only then points CURRENT at it, so a build that is
 killed at any moment leaves the previous index in place. Builds of one folder take turns on its
@@ -37,7 +38,7 @@ import numpy as np
 
 from qa.corpus import file_hash
 from qa.errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError
-from qa.retrieval import faiss_threads
+from qa.retrieval import ChunkSearch, FaissSearch, faiss_threads
 from qa.types import Document
 
 logger = logging.getLogger(__name__)
@@ -48,8 +49,7 @@ LOCK = ".lock"
 MANIFEST = "manifest.json"
 DOCUMENTS = "documents.jsonl"
 CHUNKS = "chunks.npy"
-SENTENCES = "sentences.npy"
-SENTENCE_VECTORS = "sentence_vectors.npy"
+KEYS = "keys.npy"
 VECTORS = "vectors.faiss"
 BM25_DIR = "bm25"
 # Files up to this size get a full sha256 check at load; larger ones a size check only.
@@ -69,11 +69,7 @@ class Stored:
     manifest: dict[str, Any]
     documents: list[Document]
     chunks: np.ndarray
-    sentences: np.ndarray
-    sentence_vectors: np.ndarray
-    faiss_index: Any
-    bm25: Any
-    bm25_tokenizer: Any
+    search: ChunkSearch
 
 
 def live_folder(index_dir: Path) -> Path | None:
@@ -140,14 +136,12 @@ def save(
     manifest: dict[str, Any],
     documents: Sequence[Document],
     chunks: np.ndarray,
-    sentences: np.ndarray,
-    sentence_vectors: np.ndarray,
-    faiss_index: Any,
-    bm25: Any,
-    bm25_tokenizer: Any,
+    search: FaissSearch | np.ndarray,
 ) -> Path:
-    """Write a new generation folder, then make it the live one. Returns its path."""
-    import faiss
+    """Write a new generation folder, then make it the live one. Returns its path.
+
+    ``search`` is the FAISS store's search files, or the chunk keys of a Milvus store.
+    """
 
     index_dir.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
@@ -158,12 +152,10 @@ def save(
             for document in documents:
                 handle.write(json.dumps(_document_record(document), ensure_ascii=False) + "\n")
         np.save(folder / CHUNKS, np.asarray(chunks, dtype=np.int64), allow_pickle=False)
-        np.save(folder / SENTENCES, np.asarray(sentences, dtype=np.int64), allow_pickle=False)
-        np.save(folder / SENTENCE_VECTORS, sentence_vectors.astype(np.float32), allow_pickle=False)
-        faiss.write_index(faiss_index, str(folder / VECTORS))
-        bm25.save(str(folder / BM25_DIR), show_progress=False)
-        bm25_tokenizer.save_vocab(str(folder / BM25_DIR))
-        bm25_tokenizer.save_stopwords(str(folder / BM25_DIR))
+        if isinstance(search, FaissSearch):
+            _save_faiss_search(folder, search)
+        else:
+            np.save(folder / KEYS, np.asarray(search, dtype=np.int64), allow_pickle=False)
         manifest = {**manifest, "files": _checksums(folder)}
         (folder / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
         _fsync_tree(folder)
@@ -195,11 +187,22 @@ def build_lock(index_dir: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def load(index_dir: Path, *, verify: bool = True) -> Stored:
-    """Load the live index of ``index_dir``, checking every file against the manifest."""
-    import bm25s
+def _save_faiss_search(folder: Path, search: FaissSearch) -> None:
     import faiss
 
+    faiss.write_index(search.faiss_index, str(folder / VECTORS))
+    search.bm25.save(str(folder / BM25_DIR), show_progress=False)
+    search.tokenizer.save_vocab(str(folder / BM25_DIR))
+    search.tokenizer.save_stopwords(str(folder / BM25_DIR))
+
+
+def store_of(manifest: dict[str, Any]) -> dict[str, Any]:
+    """The manifest's store settings; indexes from before the Milvus store are FAISS ones."""
+    return dict(manifest.get("store") or {"kind": "faiss"})
+
+
+def load(index_dir: Path, *, verify: bool = True) -> Stored:
+    """Load the live index of ``index_dir``, checking every file against the manifest."""
     manifest = read_manifest(index_dir)
     folder = live_folder(index_dir)
     if manifest is None or folder is None:
@@ -214,32 +217,38 @@ def load(index_dir: Path, *, verify: bool = True) -> Stored:
             for line in (folder / DOCUMENTS).read_text(encoding="utf-8").splitlines()
         ]
         chunks = np.load(folder / CHUNKS, allow_pickle=False)
-        sentences = np.load(folder / SENTENCES, allow_pickle=False)
-        sentence_vectors = np.load(folder / SENTENCE_VECTORS, mmap_mode="r", allow_pickle=False)
-        faiss_index: Any = faiss.read_index(str(folder / VECTORS))
-        bm25 = bm25s.BM25.load(str(folder / BM25_DIR), mmap=True)
-        tokenizer = _bm25_tokenizer()
-        tokenizer.load_vocab(str(folder / BM25_DIR))
-        tokenizer.load_stopwords(str(folder / BM25_DIR))
+        keys = np.load(folder / KEYS, allow_pickle=False) if (folder / KEYS).is_file() else None
+        faiss_search = _load_faiss_search(folder, manifest) if keys is None else None
     except (OSError, ValueError, KeyError, RuntimeError) as error:
         raise IndexCorruptError(
             f"The index in {folder} cannot be read ({type(error).__name__}: {error}); "
             "rebuild it with 'qa build'."
         ) from error
-    _check_shapes(folder, manifest, documents, chunks, sentences, sentence_vectors, faiss_index)
+    _check_shapes(folder, manifest, documents, chunks)
+    search: ChunkSearch
+    if keys is None:
+        assert faiss_search is not None
+        _check_faiss(folder, manifest, chunks, faiss_search.faiss_index)
+        search = faiss_search
+    else:
+        from qa import milvus
+
+        search = milvus.open_search(store_of(manifest), index_dir, keys, manifest["model"])
+    return Stored(folder, manifest, documents, chunks, search)
+
+
+def _load_faiss_search(folder: Path, manifest: dict[str, Any]) -> FaissSearch:
+    import bm25s
+    import faiss
+
+    faiss_index: Any = faiss.read_index(str(folder / VECTORS))
     if "efSearch" in manifest.get("faiss", {}):
         faiss_index.hnsw.efSearch = int(manifest["faiss"]["efSearch"])
-    return Stored(
-        folder,
-        manifest,
-        documents,
-        chunks,
-        sentences,
-        sentence_vectors,
-        faiss_index,
-        bm25,
-        tokenizer,
-    )
+    bm25 = bm25s.BM25.load(str(folder / BM25_DIR), mmap=True)
+    tokenizer = _bm25_tokenizer()
+    tokenizer.load_vocab(str(folder / BM25_DIR))
+    tokenizer.load_stopwords(str(folder / BM25_DIR))
+    return FaissSearch(faiss_index, bm25, tokenizer)
 
 
 def _bm25_tokenizer() -> Any:
@@ -255,32 +264,33 @@ def new_bm25_tokenizer() -> Any:
 
 
 def _check_shapes(
-    folder: Path,
-    manifest: dict[str, Any],
-    documents: list[Document],
-    chunks: np.ndarray,
-    sentences: np.ndarray,
-    sentence_vectors: np.ndarray,
-    faiss_index: Any,
+    folder: Path, manifest: dict[str, Any], documents: list[Document], chunks: np.ndarray
 ) -> None:
     counts = manifest.get("counts", {})
-    dimension = manifest.get("model", {}).get("dimension")
     problems = []
     if len(documents) != counts.get("documents"):
         problems.append(f"{len(documents)} documents, manifest says {counts.get('documents')}")
     if chunks.ndim != 2 or chunks.shape[1] != 3 or len(chunks) != counts.get("chunks"):
         problems.append(f"chunk table of shape {chunks.shape}")
+    _inconsistent(folder, problems)
+    if len(chunks) and (chunks[:, 0].max() >= len(documents) or chunks[:, 2].min() < 0):
+        raise IndexCorruptError(f"The chunk table in {folder} is corrupt; rebuild with 'qa build'.")
+
+
+def _check_faiss(
+    folder: Path, manifest: dict[str, Any], chunks: np.ndarray, faiss_index: Any
+) -> None:
+    dimension = manifest.get("model", {}).get("dimension")
     if faiss_index.ntotal != len(chunks) or faiss_index.d != dimension:
-        problems.append(f"FAISS index of {faiss_index.ntotal} x {faiss_index.d}")
-    if sentences.ndim != 2 or len(sentences) != len(sentence_vectors):
-        problems.append(f"{len(sentences)} sentences for {len(sentence_vectors)} sentence vectors")
+        _inconsistent(folder, [f"FAISS index of {faiss_index.ntotal} x {faiss_index.d}"])
+
+
+def _inconsistent(folder: Path, problems: list[str]) -> None:
     if problems:
         raise IndexCorruptError(
             f"The index in {folder} is inconsistent ({'; '.join(problems)}); rebuild it with "
             "'qa build'."
         )
-    if len(chunks) and (chunks[:, 0].max() >= len(documents) or chunks[:, 2].min() < 0):
-        raise IndexCorruptError(f"The chunk table in {folder} is corrupt; rebuild with 'qa build'.")
 
 
 def _checksums(folder: Path) -> dict[str, dict[str, Any]]:

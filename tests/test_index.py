@@ -52,7 +52,7 @@ def test_each_mode_finds_the_obvious_passage(index: qa.Index) -> None:
 
 def test_dense_ranking_equals_numpy_brute_force(index: qa.Index) -> None:
     question = "What causes tides?"
-    faiss_index = index._stored.faiss_index
+    faiss_index = index._stored.search.faiss_index
     vectors = faiss_index.reconstruct_n(0, faiss_index.ntotal)
     # the stored vectors are the chunk texts' embeddings
     texts = [index._chunk_passage(row).text for row in range(len(index))]
@@ -245,10 +245,10 @@ def test_stale_detection_and_rebuild_of_the_default_index(
 # -- incremental builds -------------------------------------------------------------------------
 
 
-def _contents(index: qa.Index) -> tuple[list[qa.Document], np.ndarray, np.ndarray, np.ndarray]:
+def _contents(index: qa.Index) -> tuple[list[qa.Document], np.ndarray, np.ndarray]:
     stored = index._stored
-    vectors = stored.faiss_index.reconstruct_n(0, stored.faiss_index.ntotal)
-    return stored.documents, stored.chunks, stored.sentences, vectors
+    faiss_index = stored.search.faiss_index
+    return stored.documents, stored.chunks, faiss_index.reconstruct_n(0, faiss_index.ntotal)
 
 
 def test_incremental_build_embeds_only_changed_documents(corpus_dir: Path, tmp_path: Path) -> None:
@@ -269,18 +269,17 @@ def test_incremental_build_embeds_only_changed_documents(corpus_dir: Path, tmp_p
     changed_rows = [row for row, d in enumerate(again._stored.documents) if d.id in changed]
     expected = int(np.isin(again._stored.chunks[:, 0], changed_rows).sum())
     assert 0 < expected < again.manifest["counts"]["chunks"]
-    assert again.manifest["embedded"] == {"documents": 2, "chunks": expected}
+    assert again.manifest["embedded"] == {"documents": 2, "chunks": expected, "on": "local"}
     assert again.ask("What is the capital of Peru?").text == "Lima is the capital of Peru."
     assert "tides.html" not in {p.doc_id for p in again.retrieve("What causes tides?", 100)}
 
     # The result is the index a full build makes.
     full = qa.build_index(corpus, tmp_path / "full", show_progress=False, incremental=False)
-    documents, chunks, sentences, vectors = _contents(again)
-    full_documents, full_chunks, full_sentences, full_vectors = _contents(full)
+    documents, chunks, vectors = _contents(again)
+    full_documents, full_chunks, full_vectors = _contents(full)
     assert documents == full_documents
-    assert np.array_equal(chunks, full_chunks) and np.array_equal(sentences, full_sentences)
+    assert np.array_equal(chunks, full_chunks)
     assert np.allclose(vectors, full_vectors, atol=1e-5)
-    assert np.allclose(again._stored.sentence_vectors, full._stored.sentence_vectors, atol=1e-5)
     assert full.manifest["embedded"]["chunks"] == full.manifest["counts"]["chunks"]
 
     # Nothing changed: nothing is embedded.
@@ -345,7 +344,8 @@ def test_large_corpora_get_hnsw_with_its_parameters_recorded(
         "efSearch": store.HNSW_EF_SEARCH,
         "metric": "inner_product",
     }
-    assert hnsw._stored.faiss_index.hnsw.efSearch == store.HNSW_EF_SEARCH  # set again on load
+    # set again on load
+    assert hnsw._stored.search.faiss_index.hnsw.efSearch == store.HNSW_EF_SEARCH
     assert index.manifest["faiss"]["type"] == "IndexFlatIP"
     for question in ("What causes tides?", "Who studied the eruption?"):
         exact = index.retrieve(question, 3, mode="dense")
