@@ -102,8 +102,8 @@ def main(argv: list[str] | None = None) -> int:
     build(ROOT / "corpus", CACHE, show_progress=False, incremental=False)
     build_seconds = time.perf_counter() - started
     index = qa.load_index(CACHE)
-    encoder, faiss_index = index.encoder, index._stored.faiss_index
-    texts = [index._chunk_passage(row).text for row in range(len(index))]
+    encoder, faiss_index = index.encoder, index.search.faiss_index
+    texts = [index.chunk_passage(row).text for row in range(len(index))]
     started = time.perf_counter()
     encoder.encode(texts)
     encode_seconds = time.perf_counter() - started

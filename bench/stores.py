@@ -116,9 +116,9 @@ def ray_build(corpus: Path, workdir: Path) -> None:
     started = time.perf_counter()
     on_ray = qa.build_index(corpus, workdir / "ray", show_progress=False, ray=True)
     ray_s = time.perf_counter() - started
-    vectors = [i._stored.search.faiss_index for i in (local, on_ray)]
+    vectors = [i.search.faiss_index for i in (local, on_ray)]
     a, b = (v.reconstruct_n(0, v.ntotal) for v in vectors)
-    same_chunks = np.array_equal(local._stored.chunks, on_ray._stored.chunks)
+    same_chunks = np.array_equal(local.chunks, on_ray.chunks)
     per_build = ("built_at", "build_seconds", "embedded")
     same_manifest = {k: v for k, v in local.manifest.items() if k not in per_build} == {
         k: v for k, v in on_ray.manifest.items() if k not in per_build

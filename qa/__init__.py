@@ -1,8 +1,8 @@
 """qa: answers from your documents, quoted verbatim, with citations.
 
 >>> import qa
->>> answer = qa.ask("How much did Malaysia allocate to NAIO in 2025?")
->>> answer.text, answer.citations[0].title
+>>> answer = qa.ask("Who founded the company?")   # over corpus/, indexed on first use
+>>> answer.text, answer.citations[0].title          # the verbatim sentence, where it stands
 """
 
 from __future__ import annotations

@@ -188,7 +188,7 @@ def _is_outdated(index: Index) -> bool:
     if fingerprint == _fingerprint:
         return False
     outdated = (
-        fingerprint[0] != index._stored.path
+        fingerprint[0] != index.generation
         or stale_reason(index.path, default_corpus_dir(), defaults=True) is not None
     )
     _fingerprint = None if outdated else fingerprint

@@ -104,8 +104,8 @@ def max_over_golds(prediction: str, golds: Iterable[str]) -> tuple[int, float]:
 def contains_answer(text: str, golds: Iterable[str]) -> bool:
     """True when ``text`` holds one of the golds as a run of whole tokens, both normalised.
 
-    "RM10 million" is in "the government allocated RM10 million to NAIO", but "10" is not in
-    "in 2010": a gold must not match inside a longer token.
+    "2.5 million" is in "the city spent 2.5 million on parks", but "10" is not in "in 2010": a
+    gold must not match inside a longer token.
     """
     haystack = f" {normalize_answer(text)} "
     return any((needle := normalize_answer(gold)) and f" {needle} " in haystack for gold in golds)

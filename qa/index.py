@@ -37,12 +37,16 @@ class Index:
     reader: ReaderLike = DEFAULT_READER
 
     def __init__(self, stored: store.Stored, encoder: Encoder | None = None) -> None:
-        self._stored = stored
         self.path: Path = stored.path.parent
+        #: The live generation folder this index was loaded from.
+        self.generation: Path = stored.path
         self.manifest: dict[str, Any] = stored.manifest
         self.documents: list[Document] = stored.documents
+        #: int64 (n, 3): each chunk's document row, start and end.
+        self.chunks: np.ndarray = stored.chunks
+        #: The store's search (``qa.retrieval.FaissSearch`` or ``qa.milvus.MilvusSearch``).
+        self.search: retrieval.ChunkSearch = stored.search
         self._by_id = {document.id: row for row, document in enumerate(self.documents)}
-        self._chunks = stored.chunks
         self._encoder = encoder
 
     @classmethod
@@ -59,7 +63,7 @@ class Index:
 
     def __len__(self) -> int:
         """The number of chunks."""
-        return len(self._chunks)
+        return len(self.chunks)
 
     @property
     def model_name(self) -> str:
@@ -112,7 +116,7 @@ class Index:
         depth = k * HITS_PER_PASSAGE
         while todo:  # again, deeper, for questions whose hits merged into fewer than k passages
             hits = retrieval.hybrid(
-                self._stored.search, [questions[i] for i in todo], vectors[todo], depth, mode
+                self.search, [questions[i] for i in todo], vectors[todo], depth, mode
             )
             for i, question_hits in zip(todo, hits):
                 taken[i] = self._passages(question_hits, k)
@@ -132,7 +136,7 @@ class Index:
         rows: list[list[int]] = []
         scores: list[float] = []
         for row, score in hits:
-            doc_row, start, end = (int(v) for v in self._chunks[row])
+            doc_row, start, end = (int(v) for v in self.chunks[row])
             overlapping = [
                 i for i, (d, s, e) in enumerate(spans) if d == doc_row and start < e and s < end
             ]
@@ -159,9 +163,9 @@ class Index:
             )
         ]
 
-    def _chunk_passage(self, row: int) -> Passage:
+    def chunk_passage(self, row: int) -> Passage:
         """Chunk ``row`` as a passage (unranked)."""
-        doc_row, start, end = (int(v) for v in self._chunks[row])
+        doc_row, start, end = (int(v) for v in self.chunks[row])
         return self._passage(doc_row, start, end, 0.0, 1, [row])
 
     def _passage(

@@ -227,7 +227,7 @@ def _question_from_record(
     if not isinstance(answers, list) or not all(isinstance(a, str) for a in answers):
         raise QuestionSetError(
             f"{path}, {where}: 'answers' must be a list of strings, got {answers!r}; "
-            'write e.g. "answers": ["RM10 million"], or [] for an unanswerable question'
+            'write e.g. "answers": ["2.5 million"], or [] for an unanswerable question'
         )
     if any(not a.strip() for a in answers):
         raise QuestionSetError(

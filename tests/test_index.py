@@ -52,10 +52,10 @@ def test_each_mode_finds_the_obvious_passage(index: qa.Index) -> None:
 
 def test_dense_ranking_equals_numpy_brute_force(index: qa.Index) -> None:
     question = "What causes tides?"
-    faiss_index = index._stored.search.faiss_index
+    faiss_index = index.search.faiss_index
     vectors = faiss_index.reconstruct_n(0, faiss_index.ntotal)
     # the stored vectors are the chunk texts' embeddings
-    texts = [index._chunk_passage(row).text for row in range(len(index))]
+    texts = [index.chunk_passage(row).text for row in range(len(index))]
     assert np.allclose(vectors, index.encoder.encode(texts), atol=1e-5)
     query = index.encoder.encode([question])[0]
     expected = np.argsort(-(vectors @ query), kind="stable")[:5]
@@ -133,7 +133,7 @@ def test_manifest_records_what_was_built(index: qa.Index) -> None:
         "animals.jsonl", "coffee.md", "glaciers.pdf", "tides.html", "volcanoes.txt",
     }  # fmt: skip
     assert manifest["counts"]["documents"] == 6
-    on_disk = json.loads((index._stored.path / "manifest.json").read_text())
+    on_disk = json.loads((index.generation / "manifest.json").read_text())
     assert on_disk == manifest
 
 
@@ -246,9 +246,8 @@ def test_stale_detection_and_rebuild_of_the_default_index(
 
 
 def _contents(index: qa.Index) -> tuple[list[qa.Document], np.ndarray, np.ndarray]:
-    stored = index._stored
-    faiss_index = stored.search.faiss_index
-    return stored.documents, stored.chunks, faiss_index.reconstruct_n(0, faiss_index.ntotal)
+    faiss_index = index.search.faiss_index
+    return index.documents, index.chunks, faiss_index.reconstruct_n(0, faiss_index.ntotal)
 
 
 def test_incremental_build_embeds_only_changed_documents(corpus_dir: Path, tmp_path: Path) -> None:
@@ -266,8 +265,8 @@ def test_incremental_build_embeds_only_changed_documents(corpus_dir: Path, tmp_p
     (corpus / "tides.html").unlink()
     again = qa.build_index(corpus, index_dir, show_progress=False)
     changed = {"coffee.md", "peru.txt"}
-    changed_rows = [row for row, d in enumerate(again._stored.documents) if d.id in changed]
-    expected = int(np.isin(again._stored.chunks[:, 0], changed_rows).sum())
+    changed_rows = [row for row, d in enumerate(again.documents) if d.id in changed]
+    expected = int(np.isin(again.chunks[:, 0], changed_rows).sum())
     assert 0 < expected < again.manifest["counts"]["chunks"]
     assert again.manifest["embedded"] == {"documents": 2, "chunks": expected, "on": "local"}
     assert again.ask("What is the capital of Peru?").text == "Lima is the capital of Peru."
@@ -345,7 +344,7 @@ def test_large_corpora_get_hnsw_with_its_parameters_recorded(
         "metric": "inner_product",
     }
     # set again on load
-    assert hnsw._stored.search.faiss_index.hnsw.efSearch == store.HNSW_EF_SEARCH
+    assert hnsw.search.faiss_index.hnsw.efSearch == store.HNSW_EF_SEARCH
     assert index.manifest["faiss"]["type"] == "IndexFlatIP"
     for question in ("What causes tides?", "Who studied the eruption?"):
         exact = index.retrieve(question, 3, mode="dense")
@@ -392,7 +391,7 @@ def long_paragraph_index(tmp_path_factory: pytest.TempPathFactory) -> qa.Index:
 
 def test_overlapping_chunks_merge_into_one_passage(long_paragraph_index: qa.Index) -> None:
     index = long_paragraph_index
-    spans = [tuple(int(v) for v in chunk) for chunk in index._chunks]
+    spans = [tuple(int(v) for v in chunk) for chunk in index.chunks]
     assert len(spans) >= 5 and all(a[2] > b[1] for a, b in itertools.pairwise(spans))
     assert spans[0][2] <= spans[2][1] and spans[2][2] <= spans[4][1]
 

@@ -51,7 +51,7 @@ def test_milvus_flat_gives_the_faiss_flat_top_five(stores: tuple[qa.Index, qa.In
 
 def test_keyword_search_runs_in_milvus(stores: tuple[qa.Index, qa.Index]) -> None:
     _, milvus_index = stores
-    assert not (milvus_index._stored.path / store.BM25_DIR).exists()  # no local keyword index
+    assert not (milvus_index.generation / store.BM25_DIR).exists()  # no local keyword index
     top = milvus_index.retrieve("Which ministry houses the national AI office?", 5, mode="keyword")
     assert top and all(p.score > 0 for p in top)
     assert [p.rank for p in top] == list(range(1, len(top) + 1))
@@ -105,7 +105,7 @@ def test_rebuild_after_a_file_changes_upserts_and_deletes(tmp_path: Path) -> Non
 
 
 def _rows_in_collection(index: qa.Index) -> int:
-    search = index._stored.search
+    search = index.search
     return len(milvus.Collection(search.client, search.name, {}).existing_keys())
 
 
@@ -132,7 +132,7 @@ def test_a_build_that_fails_midway_leaves_the_named_collection_loadable(
 
     # The live index skips the chunks it does not know, though they match as well as its own.
     survivor = qa.load_index(index_dir)
-    assert survivor._stored.search.extra > 0
+    assert survivor.search.extra > 0
     assert _spans(survivor.retrieve(question, 5, mode="dense")) == expected
     # The next build reuses them and leaves nothing behind.
     after = qa.build_index(corpus, index_dir, show_progress=False)
@@ -142,7 +142,7 @@ def test_a_build_that_fails_midway_leaves_the_named_collection_loadable(
 
 def test_a_collection_of_another_dimension_is_a_mismatch(tmp_path: Path) -> None:
     index = qa.build_index(PROJECT / "corpus", tmp_path, show_progress=False, store="milvus")
-    client = index._stored.search.client
+    client = index.search.client
     client.drop_collection("qa_chunks")
     client.create_collection("qa_chunks", dimension=8)
     with pytest.raises(qa.IndexMismatchError, match="dimension 8"):

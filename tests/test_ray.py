@@ -30,7 +30,7 @@ def local_ray() -> Iterator[None]:
 
 
 def _vectors(index: qa.Index) -> np.ndarray:
-    faiss_index = index._stored.search.faiss_index
+    faiss_index = index.search.faiss_index
     return np.asarray(faiss_index.reconstruct_n(0, faiss_index.ntotal))
 
 
@@ -46,7 +46,7 @@ def test_a_ray_build_equals_a_local_build(
     assert on_ray.manifest["embedded"]["on"] == "ray"
     assert _same(on_ray.manifest) == _same(local.manifest)
     assert on_ray.documents == local.documents
-    assert np.array_equal(on_ray._stored.chunks, local._stored.chunks)
+    assert np.array_equal(on_ray.chunks, local.chunks)
     cosines = (_vectors(on_ray) * _vectors(local)).sum(axis=1)
     assert len(cosines) == len(local) and cosines.min() >= 0.9999
     question = "How many degrees can owls rotate their heads?"

@@ -216,7 +216,7 @@ def killed_builds(tmp_path_factory: pytest.TempPathFactory) -> KilledBuilds:
     assert run.returncode == 0, run.stderr[-3000:]
     by_folder = json.loads(run.stdout.splitlines()[-1])
     exit_codes = {point: by_folder[str(folder)] for point, folder in folders.items()}
-    return KilledBuilds(corpus, first._stored.path.name, folders, exit_codes, run.stderr)
+    return KilledBuilds(corpus, first.generation.name, folders, exit_codes, run.stderr)
 
 
 @pytest.mark.parametrize("point", list(KILL_POINTS))
@@ -244,7 +244,7 @@ def test_a_build_killed_at_any_step_leaves_a_loadable_index(
     assert rebuilt.ask(NEW_QUESTION[0]).text == NEW_QUESTION[1]
     assert rebuilt.ask(OLD_QUESTION[0]).text != OLD_QUESTION[1]
     assert sorted(p.name for p in index_dir.iterdir()) == sorted(
-        [store.CURRENT, store.LOCK, rebuilt._stored.path.name]
+        [store.CURRENT, store.LOCK, rebuilt.generation.name]
     )
     assert qa.load_index(index_dir).ask(NEW_QUESTION[0]).text == NEW_QUESTION[1]
 
