@@ -238,3 +238,26 @@ def test_chunk_keys_are_content_addressed() -> None:
     assert np.array_equal(keys, milvus.chunk_keys(documents, table, ["One.", "Two."]))
     changed = milvus.chunk_keys(documents, table, ["One.", "Too."])
     assert changed[0] == keys[0] and changed[1] != keys[1]
+
+
+def test_the_web_app_answers_from_a_milvus_index(tmp_path: Path) -> None:
+    from gradio_client import Client
+    from webserver import start, stop, write_corpus
+
+    corpus = write_corpus(tmp_path / "corpus")
+    index_dir = tmp_path / "index"
+    subprocess.run(  # in its own process: Milvus Lite serves a file to one process at a time
+        [sys.executable, "-m", "qa", "build", str(corpus), "--index", str(index_dir), "--store",
+         "milvus", "--quiet"],
+        capture_output=True, text=True, timeout=600, check=True,
+    )  # fmt: skip
+    built = store.live_folder(index_dir)
+    app, process = start(tmp_path)  # python app.py with QA_INDEX_DIR=index_dir
+    try:
+        result = Client(app.url, verbose=False).predict(
+            "How much did the government allocate to NAIO in 2025?", api_name="/ask"
+        )
+    finally:
+        stop(process)
+    assert result["answer"] == "In 2025, the government allocated RM10 million to NAIO."
+    assert store.live_folder(index_dir) == built  # served as built: not rebuilt into FAISS
