@@ -165,7 +165,12 @@ def _load(args: argparse.Namespace) -> Any:
 
 
 def answer_dict(answer: Any) -> dict[str, Any]:
-    """An Answer as JSON-ready data: the web API's shape, with each citation's metadata too."""
+    """An Answer as JSON-ready data: the web API's shape, with each citation's metadata too.
+
+    A citation's ``metadata`` is ``Passage.metadata``, built from the typed fields (``chunk``,
+    ``chunks``, ``section``, ``page``, then ``extra``): the same object the untyped dict of
+    earlier versions was, so ``qa ask --json`` prints what it printed before.
+    """
     from qa.web import answer_to_json
 
     data = answer_to_json(answer)

@@ -172,13 +172,6 @@ class Index:
         self, doc_row: int, start: int, end: int, score: float, rank: int, chunks: list[int]
     ) -> Passage:
         document = self.documents[doc_row]
-        metadata: dict[str, Any] = {"chunk": chunks[0], "chunks": chunks}
-        section = document.section_at(start)
-        if section is not None:
-            metadata["section"] = section
-        page = document.page_at(start)
-        if page is not None:
-            metadata["page"] = page
         return Passage(
             text=document.text[start:end],
             doc_id=document.id,
@@ -187,7 +180,9 @@ class Index:
             end=end,
             score=score,
             rank=rank,
-            metadata=metadata,
+            section=document.section_at(start),
+            page=document.page_at(start),
+            chunks=tuple(chunks),
         )
 
     # -- answers -----------------------------------------------------------------------------

@@ -54,9 +54,20 @@ class Chunk:
     page: int | None = None
 
 
+#: The keys ``Passage.metadata`` fills from the typed fields; ``Passage.extra`` may not use them.
+_METADATA_KEYS = frozenset({"chunk", "chunks", "section", "page"})
+
+
 @dataclass(frozen=True)
 class Passage:
-    """A retrieved chunk, with its rank (1-based) and score, ready to cite."""
+    """A retrieved chunk, with its rank (1-based) and score, ready to cite.
+
+    ``section`` and ``page`` say where ``start`` lies in the document, when known. ``chunks``
+    holds the index rows of the chunks the passage is made of, its best chunk first (empty for
+    a passage built by hand). ``extra`` is free metadata of your own: it counts for equality
+    but not for the hash, and its keys must not be ``chunk``, ``chunks``, ``section`` or
+    ``page`` (see ``metadata``).
+    """
 
     text: str
     doc_id: str
@@ -65,15 +76,37 @@ class Passage:
     end: int
     score: float
     rank: int
-    metadata: dict[str, Any] = field(default_factory=dict)
+    section: str | None = None
+    page: int | None = None
+    chunks: tuple[int, ...] = ()
+    extra: dict[str, Any] = field(default_factory=dict, hash=False)
+
+    def __post_init__(self) -> None:
+        taken = sorted(_METADATA_KEYS.intersection(self.extra))
+        if taken:
+            raise ValueError(
+                f"Passage.extra may not hold the keys {taken}: they name the typed fields; "
+                "pass section=, page= or chunks= instead"
+            )
 
     @property
-    def section(self) -> str | None:
-        return self.metadata.get("section")
+    def metadata(self) -> dict[str, Any]:
+        """The passage's metadata as one JSON-ready dict, as ``qa ask --json`` prints it.
 
-    @property
-    def page(self) -> int | None:
-        return self.metadata.get("page")
+        The same object the untyped ``Passage.metadata`` of earlier versions held, so JSON users
+        see no change: ``chunk`` (the best chunk's row) and ``chunks`` (a list) when ``chunks``
+        is set, ``section`` and ``page`` when known, then the keys of ``extra``. A fresh dict on
+        every call: changing it changes nothing.
+        """
+        data: dict[str, Any] = {}
+        if self.chunks:
+            data["chunk"] = self.chunks[0]
+            data["chunks"] = list(self.chunks)
+        if self.section is not None:
+            data["section"] = self.section
+        if self.page is not None:
+            data["page"] = self.page
+        return {**data, **self.extra}
 
 
 @dataclass(frozen=True)

@@ -52,6 +52,19 @@ def test_ask_json(index: qa.Index) -> None:
     assert document.text[data["start"] : data["end"]] == data["answer"]
     assert [c["rank"] for c in data["citations"]] == [1, 2, 3, 4, 5]
     assert data["citations"][0]["metadata"]["section"] == "Origins"
+    # Each citation's metadata is the object the untyped Passage.metadata dict used to be.
+    passages = index.retrieve("Where was coffee first brewed?")
+    for citation, passage in zip(data["citations"], passages, strict=True):
+        document = index.document(passage.doc_id)
+        expected = {"chunk": passage.chunks[0], "chunks": list(passage.chunks)}
+        for key, value in [
+            ("section", document.section_at(passage.start)),
+            ("page", document.page_at(passage.start)),
+        ]:
+            if value is not None:
+                expected[key] = value
+        assert citation["metadata"] == expected
+        assert list(citation["metadata"]) == list(expected)
 
 
 def test_ask_with_another_reader_or_none(index: qa.Index, tmp_path: Path) -> None:

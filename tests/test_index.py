@@ -6,7 +6,7 @@ import itertools
 import json
 import logging
 import shutil
-from dataclasses import replace
+from dataclasses import FrozenInstanceError, replace
 from pathlib import Path
 from typing import Any
 
@@ -60,7 +60,7 @@ def test_dense_ranking_equals_numpy_brute_force(index: qa.Index) -> None:
     query = index.encoder.encode([question])[0]
     expected = np.argsort(-(vectors @ query), kind="stable")[:5]
     got = index.retrieve(question, k=5, mode="dense")
-    assert [p.metadata["chunk"] for p in got] == expected.tolist()
+    assert [p.chunks[0] for p in got] == expected.tolist()
     assert [p.score for p in got] == pytest.approx((vectors @ query)[expected].tolist(), abs=1e-5)
 
 
@@ -389,6 +389,29 @@ def long_paragraph_index(tmp_path_factory: pytest.TempPathFactory) -> qa.Index:
     return qa.build_index(corpus, tmp_path_factory.mktemp("long-index"), show_progress=False)
 
 
+def test_passage_metadata_is_built_from_the_typed_fields() -> None:
+    def passage(**fields: Any) -> qa.Passage:
+        return qa.Passage(
+            text="x", doc_id="d", title="D", start=0, end=1, score=1.0, rank=1, **fields
+        )
+
+    assert passage().metadata == {}
+    full = passage(section="Trade", page=3, chunks=(7, 2), extra={"topic": "ports"})
+    assert full.metadata == {
+        "chunk": 7, "chunks": [7, 2], "section": "Trade", "page": 3, "topic": "ports"
+    }  # fmt: skip
+    assert passage(page=0).metadata == {"page": 0}
+    full.metadata["page"] = 9  # a fresh dict: the passage does not change
+    assert full.page == 3 and full.metadata["page"] == 3
+    # Frozen and hashable; ``extra`` counts for equality but not for the hash.
+    assert hash(full) == hash(passage(section="Trade", page=3, chunks=(7, 2)))
+    assert full != passage(section="Trade", page=3, chunks=(7, 2))
+    with pytest.raises(FrozenInstanceError):
+        full.page = 4  # type: ignore[misc]
+    with pytest.raises(ValueError, match=r"\['chunks', 'page'\].*pass section=, page= or chunks="):
+        passage(extra={"page": 2, "chunks": [1]})
+
+
 def test_overlapping_chunks_merge_into_one_passage(long_paragraph_index: qa.Index) -> None:
     index = long_paragraph_index
     spans = [tuple(int(v) for v in chunk) for chunk in index.chunks]
@@ -398,8 +421,10 @@ def test_overlapping_chunks_merge_into_one_passage(long_paragraph_index: qa.Inde
     # Chunks 0 and 2 are apart; chunk 1 overlaps both and joins them into one passage.
     (passage, chunks), (after, later) = index._passages([(0, 0.9), (2, 0.8), (1, 0.7), (4, 0.6)], 5)
     assert (passage.start, passage.end) == (spans[0][1], spans[2][2])
-    assert chunks == [0, 1, 2] and passage.metadata["chunks"] == chunks
-    assert passage.metadata["chunk"] == 0 and passage.score == 0.9 and passage.rank == 1
+    assert chunks == [0, 1, 2] and passage.chunks == (0, 1, 2)
+    assert passage.score == 0.9 and passage.rank == 1
+    # JSON users still read the metadata of the untyped dict the typed fields replaced.
+    assert passage.metadata == {"chunk": 0, "chunks": [0, 1, 2]}
     assert later == [4] and after.rank == 2 and after.score == 0.6
     # A passage holds three chunks at most: a fourth that overlaps it is skipped.
     assert [c for _, c in index._passages([(0, 0.9), (2, 0.8), (1, 0.7), (3, 0.6)], 5)] == [
@@ -415,10 +440,10 @@ def test_overlapping_chunks_merge_into_one_passage(long_paragraph_index: qa.Inde
         assert len(passages) == 3, mode
         for p in passages:
             assert text[p.start : p.end] == p.text
-            assert p.start == min(spans[c][1] for c in p.metadata["chunks"])
-            assert p.end == max(spans[c][2] for c in p.metadata["chunks"])
+            assert p.start == min(spans[c][1] for c in p.chunks)
+            assert p.end == max(spans[c][2] for c in p.chunks)
         for a, b in itertools.combinations(passages, 2):
             assert a.end <= b.start or b.end <= a.start, mode  # no text cited twice
-        assert len({c for p in passages for c in p.metadata["chunks"]}) > len(passages), mode
+        assert len({c for p in passages for c in p.chunks}) > len(passages), mode
     answer = index.ask(question, k=2)
     assert len(answer.citations) == 2

@@ -694,7 +694,7 @@ def test_k_below_one_names_the_valid_range(index: qa.Index, k: int) -> None:
 def test_k_larger_than_the_corpus_gives_each_passage_once(index: qa.Index, mode: str) -> None:
     question = "How many volcanic mountains does Iceland have?"
     passages = index.retrieve(question, k=10_000, mode=mode)
-    rows = [p.metadata["chunk"] for p in passages]
+    rows = [p.chunks[0] for p in passages]
     assert len(rows) == len(set(rows))
     assert len({(p.doc_id, p.start, p.end) for p in passages}) == len(passages)
     assert [p.rank for p in passages] == list(range(1, len(passages) + 1))

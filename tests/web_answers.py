@@ -27,7 +27,8 @@ def passage(
     doc_id: str = "naio.md",
     title: str = "NAIO news",
     score: float = 0.8,
-    **metadata: object,
+    section: str | None = None,
+    page: int | None = None,
 ) -> Passage:
     return Passage(
         text=text,
@@ -37,7 +38,8 @@ def passage(
         end=start + len(text),
         score=score,
         rank=rank,
-        metadata=dict(metadata),
+        section=section,
+        page=page,
     )
 
 
