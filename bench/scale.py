@@ -702,7 +702,7 @@ def keyword(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     )
 
     # Where the time goes: the three steps of keyword_search timed apart (its ranking of the
-    # matching chunks is retrieval._top_rows), and, for comparison, bm25s's own top-k over all
+    # matching chunks is retrieval.top_rows), and, for comparison, bm25s's own top-k over all
     # the scores, which qa used before d79d809: np.argpartition is slow on a long array that is
     # mostly zeros.
     depth = retrieval.FUSION_DEPTH
@@ -718,7 +718,7 @@ def keyword(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
             continue
         scores = bm25.get_scores_from_ids(ids)
         scored = time.perf_counter()
-        ranked = list(retrieval._top_rows(scores, depth))
+        ranked = list(retrieval.top_rows(scores, depth))
         done = time.perf_counter()
         top_scores, _ = selection.topk(scores, k=depth, sorted=True, backend="numpy")
         parts["bm25s_topk"].append((time.perf_counter() - done) * 1000)

@@ -101,12 +101,12 @@ def keyword_search(bm25: Any, tokenizer: Any, questions: Sequence[str], k: int) 
         if not ids or k <= 0:
             results.append([])
             continue
-        rows = _top_rows(bm25.get_scores_from_ids(ids), k)
+        rows = top_rows(bm25.get_scores_from_ids(ids), k)
         results.append([(int(r), float(s)) for r, s in rows])
     return results
 
 
-def _top_rows(scores: np.ndarray, k: int) -> zip[tuple[Any, Any]]:
+def top_rows(scores: np.ndarray, k: int) -> zip[tuple[Any, Any]]:
     """The ``k`` best rows with a score above zero, best first (ties: lower row first).
 
     Only the matching rows are ranked: at a million chunks a question matches ~10% of them, and
