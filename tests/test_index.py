@@ -66,7 +66,7 @@ def test_dense_ranking_equals_numpy_brute_force(index: qa.Index) -> None:
 
 def test_keyword_top_rows_equal_a_full_sort() -> None:
     """Ranking only the matching rows gives what sorting every score would, ties included."""
-    from qa.retrieval import _top_rows
+    from qa.retrieval import top_rows
 
     rng = np.random.default_rng(0)
     for _ in range(200):
@@ -74,7 +74,7 @@ def test_keyword_top_rows_equal_a_full_sort() -> None:
         scores = rng.choice([0.0, 0.0, 0.5, 1.0, 1.5, 2.25], size=n).astype(np.float32)
         k = int(rng.integers(1, n + 3))
         expected = sorted((i for i in range(n) if scores[i] > 0), key=lambda i: (-scores[i], i))
-        assert [int(r) for r, _ in _top_rows(scores, k)] == expected[:k]
+        assert [int(r) for r, _ in top_rows(scores, k)] == expected[:k]
 
 
 def test_save_load_round_trip_gives_identical_results(index: qa.Index) -> None:
