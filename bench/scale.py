@@ -29,7 +29,7 @@ Measures what the product does at that size, through its own code paths:
   over all the scores timed for comparison.
 
 ``--store milvus`` measures the Milvus store instead, on the same data, beside the FAISS HNSW
-index qa builds at that size: ``qa.milvus.open_for_build`` and ``Collection.upsert`` write the
+index qa builds at that size: ``qa.milvus_build.open_for_build`` and ``Collection.upsert`` write the
 chunks (key, text, vector) into a Milvus Lite file, which indexes them (HNSW with qa's M and
 efConstruction, and Milvus's BM25 function over the texts) -> build time and size on disk;
 ``qa.milvus.open_search`` reconnects in this process -> ``MilvusSearch.dense`` for one query at
@@ -565,7 +565,8 @@ def fmt(figures: dict[str, Any]) -> str:
 def milvus_store(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     import faiss
 
-    from qa import milvus
+    from qa import milvus, milvus_build
+    from qa.manifest import ModelInfo
 
     n, count = args.chunks, args.queries
     with step(f"Generating {n:,} + {count} vectors and texts"):
@@ -602,18 +603,15 @@ def milvus_store(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     )
     gc.collect()
 
-    class Model:  # what open_for_build reads of an encoder
-        name = "synthetic"
-        dimension = DIMENSION
-
+    model = ModelInfo(name="synthetic", dimension=DIMENSION, window=0)  # as an encoder reads
     target = milvus.target(None, None)
     keys = np.arange(n, dtype=np.int64)
     with step(f"Milvus store: open_for_build + upsert of {n:,} chunks (Milvus Lite)") as timing:
-        collection = milvus.open_for_build(target, workdir, Model(), n)
+        collection = milvus_build.open_for_build(target, workdir, model, n)
         collection.upsert(keys, chunk_texts, vectors)
     lite = workdir / milvus.LITE_FILE
     disk = sum(p.stat().st_size for p in lite.rglob("*") if p.is_file())
-    search = milvus.open_search(target, workdir, keys, {"name": Model.name, "dimension": DIMENSION})
+    search = milvus.open_search(target, workdir, keys, model)
     dense_figures = latencies(lambda i: search.dense(queries[i : i + 1], K), count)
     found = np.asarray(
         [[row for row, _ in search.dense(queries[i : i + 1], K)[0]] for i in range(count)]

@@ -100,8 +100,8 @@ def stale_reason(
     manifest = store.read_manifest(Path(index_dir))
     if manifest is None:
         return "there is no index yet"
-    corpus_dir = Path(corpus) if corpus is not None else Path(manifest["corpus"])
-    built = manifest.get("corpus_files", {})
+    corpus_dir = Path(corpus) if corpus is not None else Path(manifest.corpus)
+    built = manifest.corpus_files
     current = corpus_hashes(corpus_dir) if corpus_dir.is_dir() else {}
     changed = sorted(
         set(built) ^ set(current) | {p for p in built if current.get(p, built[p]) != built[p]}
@@ -113,10 +113,10 @@ def stale_reason(
         return f"the corpus changed since the build ({shown})"
     if not defaults:
         return None
-    if manifest.get("qa_version") != _package_version():
-        return f"it was built by qa {manifest.get('qa_version')}"
-    model = manifest["model"]
-    if model["name"] == DEFAULT_MODEL and manifest["chunking"] != chunking_params(model["window"]):
+    if manifest.qa_version != _package_version():
+        return f"it was built by qa {manifest.qa_version}"
+    model = manifest.model
+    if model.name == DEFAULT_MODEL and manifest.chunking != chunking_params(model.window):
         return "it was built with other chunking settings"
     return None
 

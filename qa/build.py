@@ -17,6 +17,7 @@ from qa.chunking import CHUNK_TOKENS, OVERLAP_SENTENCES, SPLITTER, chunk_documen
 from qa.corpus import read_corpus
 from qa.embedding import DEFAULT_MODEL, Encoder, get_encoder
 from qa.errors import QAError
+from qa.manifest import Counts, Embedded, Manifest, ModelInfo, StoreInfo
 from qa.retrieval import FaissSearch
 from qa.types import Document
 
@@ -81,18 +82,18 @@ def build(
 
 def _target(
     index_dir: Path, store: str | None, uri: str | None, collection: str | None
-) -> dict[str, Any]:
+) -> StoreInfo:
     """The manifest's "store" entry for this build."""
     if store is None and uri is None and collection is None:  # the index's own
         try:
             manifest = folder_store.read_manifest(index_dir)
         except QAError:
             manifest = None
-        return folder_store.store_of(manifest or {})
+        return manifest.store if manifest is not None else StoreInfo()
     if store == "faiss":
         if uri is not None or collection is not None:
             raise ValueError("uri and collection are settings of store='milvus'")
-        return {"kind": "faiss"}
+        return StoreInfo()
     from qa import milvus
 
     return milvus.target(uri, collection)  # store is "milvus", or None with a uri or collection
@@ -106,7 +107,7 @@ def _build(
     show_progress: bool | None,
     chunk_tokens: int,
     incremental: bool,
-    target: dict[str, Any],
+    target: StoreInfo,
     ray: bool | str,
 ) -> Path:
     started = time.time()
@@ -130,7 +131,7 @@ def _build(
         return embed_texts(encoder, [texts[i] for i in np.flatnonzero(chosen)], show_progress, ray)
 
     search: FaissSearch | np.ndarray
-    if target["kind"] == "faiss":
+    if target.kind == "faiss":
         fresh = np.concatenate([np.full(len(p.chunks), not p.reused) for p in parts])
         vectors = np.concatenate(
             [_or_zeros(p.vectors, len(p.chunks), encoder.dimension) for p in parts]
@@ -141,40 +142,42 @@ def _build(
         search = FaissSearch(faiss_index, *build_bm25(texts))
         bm25 = {**BM25_PARAMS, "tokenizer": "bm25s, English stop words, Snowball stemmer"}
     else:
-        from qa import milvus
+        from qa import milvus_build
 
-        collection = milvus.open_for_build(target, index_dir, encoder, len(texts))
-        keys = search = milvus.chunk_keys(documents, chunk_table, texts)
+        collection = milvus_build.open_for_build(target, index_dir, encoder, len(texts))
+        keys = search = milvus_build.chunk_keys(documents, chunk_table, texts)
         fresh = ~collection.contains(keys)
         if fresh.any():
             collection.upsert(keys[fresh], [texts[i] for i in np.flatnonzero(fresh)], embed(fresh))
         store_params = collection.params
-        bm25 = {"k1": milvus.BM25["bm25_k1"], "b": milvus.BM25["bm25_b"], **milvus.analyzer()}
+        bm25 = {
+            "k1": milvus_build.BM25["bm25_k1"],
+            "b": milvus_build.BM25["bm25_b"],
+            **milvus_build.analyzer(),
+        }
     embedded = int(fresh.sum())
 
-    manifest: dict[str, Any] = {
-        "format_version": folder_store.FORMAT_VERSION,
-        "qa_version": _version("qa"),
-        "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "build_seconds": None,
-        "corpus": str(corpus_dir),
-        "corpus_files": hashes,
-        "model": {"name": encoder.name, "dimension": encoder.dimension, "window": encoder.window},
-        "chunking": chunking,
-        "store": target,
-        target["kind"]: store_params,
-        "bm25": bm25,
-        "counts": {"documents": len(documents), "chunks": len(chunk_table)},
-        "embedded": {
-            "documents": sum(not p.reused for p in parts),
-            "chunks": embedded,
-            "on": "ray" if ray else "local",
-        },
-        "versions": {name: _version(name) for name in VERSIONED[target["kind"]]},
-    }
-    manifest["build_seconds"] = round(time.time() - started, 3)
+    manifest = Manifest(
+        qa_version=_version("qa"),
+        built_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        build_seconds=round(time.time() - started, 3),
+        corpus=str(corpus_dir),
+        corpus_files=hashes,
+        model=_model_info(encoder),
+        chunking=chunking,
+        store=target,
+        index=store_params,
+        bm25=bm25,
+        counts=Counts(documents=len(documents), chunks=len(chunk_table)),
+        embedded=Embedded(
+            documents=sum(not p.reused for p in parts),
+            chunks=embedded,
+            on="ray" if ray else "local",
+        ),
+        versions={name: _version(name) for name in VERSIONED[target.kind]},
+    )
     folder = folder_store.save(index_dir, manifest, documents, chunk_table, search)
-    if target["kind"] == "milvus":
+    if target.kind == "milvus":
         collection.keep_only(keys)  # the chunks of replaced generations, now unreferenced
     logger.info(
         "Built index of %d documents, %d chunks (%d embedded, the rest reused) in %.1fs: %s",
@@ -216,19 +219,18 @@ class _Previous:
 
 
 def _reusable(
-    index_dir: Path, encoder: Encoder, chunking: dict[str, Any], target: dict[str, Any]
+    index_dir: Path, encoder: Encoder, chunking: dict[str, Any], target: StoreInfo
 ) -> _Previous | None:
     """The index in ``index_dir`` when its chunks can be reused for this build, else None."""
     try:
         manifest = folder_store.read_manifest(index_dir)
         if manifest is None:
             return None
-        model = {"name": encoder.name, "dimension": encoder.dimension, "window": encoder.window}
         if (
-            manifest.get("model") != model
-            or manifest.get("chunking") != chunking
-            or manifest.get("qa_version") != _version("qa")
-            or folder_store.store_of(manifest) != target
+            manifest.model != _model_info(encoder)
+            or manifest.chunking != chunking
+            or manifest.qa_version != _version("qa")
+            or manifest.store != target
         ):
             return None
         stored = folder_store.load(index_dir)
@@ -239,6 +241,10 @@ def _reusable(
     if isinstance(stored.search, FaissSearch):
         vectors = stored.search.faiss_index.reconstruct_n(0, stored.search.faiss_index.ntotal)
     return _Previous(stored.documents, stored.chunks, vectors)
+
+
+def _model_info(encoder: Encoder) -> ModelInfo:
+    return ModelInfo(name=encoder.name, dimension=encoder.dimension, window=encoder.window)
 
 
 def _split(document: Document, row: int, encoder: Encoder, chunking: dict[str, Any]) -> _Part:

@@ -118,11 +118,11 @@ def _build(args: argparse.Namespace) -> int:
         collection=args.collection,
         ray=args.ray,
     )
-    counts, embedded = index.manifest["counts"], index.manifest["embedded"]
+    counts, embedded = index.manifest.counts, index.manifest.embedded
     print(
-        f"Indexed {counts['documents']} documents as {counts['chunks']} chunks "
+        f"Indexed {counts.documents} documents as {counts.chunks} chunks "
         f"with {index.model_name} into {index.path}; "
-        f"embedded {embedded['chunks']} chunks, reused {counts['chunks'] - embedded['chunks']}"
+        f"embedded {embedded.chunks} chunks, reused {counts.chunks - embedded.chunks}"
     )
     return 0
 

@@ -36,17 +36,19 @@ from typing import Any
 
 import numpy as np
 
+from qa import manifest as manifest_file
 from qa.corpus import file_hash
-from qa.errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError
+from qa.errors import IndexCorruptError, IndexNotFoundError
+from qa.manifest import Manifest
 from qa.retrieval import ChunkSearch, FaissSearch, faiss_threads
 from qa.types import Document
 
 logger = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = manifest_file.SCHEMA_VERSION
 CURRENT = "CURRENT"
 LOCK = ".lock"
-MANIFEST = "manifest.json"
+MANIFEST = manifest_file.FILE
 DOCUMENTS = "documents.jsonl"
 CHUNKS = "chunks.npy"
 KEYS = "keys.npy"
@@ -66,7 +68,7 @@ class Stored:
     """Everything an index folder holds, loaded."""
 
     path: Path
-    manifest: dict[str, Any]
+    manifest: Manifest
     documents: list[Document]
     chunks: np.ndarray
     search: ChunkSearch
@@ -86,23 +88,10 @@ def live_folder(index_dir: Path) -> Path | None:
     return folder
 
 
-def read_manifest(index_dir: Path) -> dict[str, Any] | None:
+def read_manifest(index_dir: Path) -> Manifest | None:
     """The manifest of the index in ``index_dir``, or None when there is none."""
     folder = live_folder(index_dir)
-    if folder is None:
-        return None
-    try:
-        manifest: dict[str, Any] = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as error:
-        raise IndexCorruptError(
-            f"Cannot read {folder / MANIFEST} ({error}); rebuild the index with 'qa build'."
-        ) from error
-    if manifest.get("format_version") != FORMAT_VERSION:
-        raise IndexMismatchError(
-            f"The index in {index_dir} has format version {manifest.get('format_version')!r}; "
-            f"this qa reads version {FORMAT_VERSION}. Rebuild it with 'qa build'."
-        )
-    return manifest
+    return None if folder is None else manifest_file.read(folder)
 
 
 def make_faiss_index(vectors: np.ndarray) -> tuple[Any, dict[str, Any]]:
@@ -133,7 +122,7 @@ def make_faiss_index(vectors: np.ndarray) -> tuple[Any, dict[str, Any]]:
 
 def save(
     index_dir: Path,
-    manifest: dict[str, Any],
+    manifest: Manifest,
     documents: Sequence[Document],
     chunks: np.ndarray,
     search: FaissSearch | np.ndarray,
@@ -156,8 +145,7 @@ def save(
             _save_faiss_search(folder, search)
         else:
             np.save(folder / KEYS, np.asarray(search, dtype=np.int64), allow_pickle=False)
-        manifest = {**manifest, "files": _checksums(folder)}
-        (folder / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+        manifest_file.write(manifest.with_files(_checksums(folder)), folder)
         _fsync_tree(folder)
         pointer = index_dir / f"{CURRENT}.{secrets.token_hex(3)}.tmp"
         pointer.write_text(folder.name + "\n", encoding="utf-8")
@@ -196,11 +184,6 @@ def _save_faiss_search(folder: Path, search: FaissSearch) -> None:
     search.tokenizer.save_stopwords(str(folder / BM25_DIR))
 
 
-def store_of(manifest: dict[str, Any]) -> dict[str, Any]:
-    """The manifest's store settings; indexes from before the Milvus store are FAISS ones."""
-    return dict(manifest.get("store") or {"kind": "faiss"})
-
-
 def load(index_dir: Path, *, verify: bool = True) -> Stored:
     """Load the live index of ``index_dir``, checking every file against the manifest."""
     manifest = read_manifest(index_dir)
@@ -233,17 +216,17 @@ def load(index_dir: Path, *, verify: bool = True) -> Stored:
     else:
         from qa import milvus
 
-        search = milvus.open_search(store_of(manifest), index_dir, keys, manifest["model"])
+        search = milvus.open_search(manifest.store, index_dir, keys, manifest.model)
     return Stored(folder, manifest, documents, chunks, search)
 
 
-def _load_faiss_search(folder: Path, manifest: dict[str, Any]) -> FaissSearch:
+def _load_faiss_search(folder: Path, manifest: Manifest) -> FaissSearch:
     import bm25s
     import faiss
 
     faiss_index: Any = faiss.read_index(str(folder / VECTORS))
-    if "efSearch" in manifest.get("faiss", {}):
-        faiss_index.hnsw.efSearch = int(manifest["faiss"]["efSearch"])
+    if "efSearch" in manifest.index:
+        faiss_index.hnsw.efSearch = int(manifest.index["efSearch"])
     bm25 = bm25s.BM25.load(str(folder / BM25_DIR), mmap=True)
     tokenizer = _bm25_tokenizer()
     tokenizer.load_vocab(str(folder / BM25_DIR))
@@ -264,23 +247,21 @@ def new_bm25_tokenizer() -> Any:
 
 
 def _check_shapes(
-    folder: Path, manifest: dict[str, Any], documents: list[Document], chunks: np.ndarray
+    folder: Path, manifest: Manifest, documents: list[Document], chunks: np.ndarray
 ) -> None:
-    counts = manifest.get("counts", {})
+    counts = manifest.counts
     problems = []
-    if len(documents) != counts.get("documents"):
-        problems.append(f"{len(documents)} documents, manifest says {counts.get('documents')}")
-    if chunks.ndim != 2 or chunks.shape[1] != 3 or len(chunks) != counts.get("chunks"):
+    if len(documents) != counts.documents:
+        problems.append(f"{len(documents)} documents, manifest says {counts.documents}")
+    if chunks.ndim != 2 or chunks.shape[1] != 3 or len(chunks) != counts.chunks:
         problems.append(f"chunk table of shape {chunks.shape}")
     _inconsistent(folder, problems)
     if len(chunks) and (chunks[:, 0].max() >= len(documents) or chunks[:, 2].min() < 0):
         raise IndexCorruptError(f"The chunk table in {folder} is corrupt; rebuild with 'qa build'.")
 
 
-def _check_faiss(
-    folder: Path, manifest: dict[str, Any], chunks: np.ndarray, faiss_index: Any
-) -> None:
-    dimension = manifest.get("model", {}).get("dimension")
+def _check_faiss(folder: Path, manifest: Manifest, chunks: np.ndarray, faiss_index: Any) -> None:
+    dimension = manifest.model.dimension
     if faiss_index.ntotal != len(chunks) or faiss_index.d != dimension:
         _inconsistent(folder, [f"FAISS index of {faiss_index.ntotal} x {faiss_index.d}"])
 
@@ -303,8 +284,8 @@ def _checksums(folder: Path) -> dict[str, dict[str, Any]]:
     return files
 
 
-def _verify(folder: Path, manifest: dict[str, Any]) -> None:
-    for name, expected in manifest.get("files", {}).items():
+def _verify(folder: Path, manifest: Manifest) -> None:
+    for name, expected in manifest.files.items():
         path = folder / name
         if not path.is_file():
             raise IndexCorruptError(f"{path} is missing; rebuild the index with 'qa build'.")

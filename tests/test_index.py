@@ -16,6 +16,7 @@ import pytest
 import qa
 from qa import store
 from qa.api import stale_reason
+from qa.passages import merge as merge_passages
 
 
 def test_passages_and_answers_quote_their_documents_exactly(index: qa.Index) -> None:
@@ -419,19 +420,20 @@ def test_overlapping_chunks_merge_into_one_passage(long_paragraph_index: qa.Inde
     assert spans[0][2] <= spans[2][1] and spans[2][2] <= spans[4][1]
 
     # Chunks 0 and 2 are apart; chunk 1 overlaps both and joins them into one passage.
-    (passage, chunks), (after, later) = index._passages([(0, 0.9), (2, 0.8), (1, 0.7), (4, 0.6)], 5)
+    def merge(hits: list[tuple[int, float]], k: int) -> list[qa.Passage]:
+        return merge_passages(hits, index.chunks, index.documents, k)
+
+    passage, after = merge([(0, 0.9), (2, 0.8), (1, 0.7), (4, 0.6)], 5)
     assert (passage.start, passage.end) == (spans[0][1], spans[2][2])
-    assert chunks == [0, 1, 2] and passage.chunks == (0, 1, 2)
+    assert passage.chunks == (0, 1, 2)
     assert passage.score == 0.9 and passage.rank == 1
     # JSON users still read the metadata of the untyped dict the typed fields replaced.
     assert passage.metadata == {"chunk": 0, "chunks": [0, 1, 2]}
-    assert later == [4] and after.rank == 2 and after.score == 0.6
+    assert after.chunks == (4,) and after.rank == 2 and after.score == 0.6
     # A passage holds three chunks at most: a fourth that overlaps it is skipped.
-    assert [c for _, c in index._passages([(0, 0.9), (2, 0.8), (1, 0.7), (3, 0.6)], 5)] == [
-        [0, 1, 2]
-    ]
+    assert [p.chunks for p in merge([(0, 0.9), (2, 0.8), (1, 0.7), (3, 0.6)], 5)] == [(0, 1, 2)]
     # Once k passages are taken, the first chunk that would start another ends the reading.
-    assert [c for _, c in index._passages([(0, 0.9), (2, 0.8), (1, 0.7)], 1)] == [[0]]
+    assert [p.chunks for p in merge([(0, 0.9), (2, 0.8), (1, 0.7)], 1)] == [(0,)]
 
     question = "How many litres of whale oil did the lamp burn in winter?"
     text = index.document("lighthouses.txt").text

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import qa
-from qa import milvus, store
+from qa import milvus, milvus_build, store
 
 pytest.importorskip("pymilvus")
 
@@ -106,7 +106,7 @@ def test_rebuild_after_a_file_changes_upserts_and_deletes(tmp_path: Path) -> Non
 
 def _rows_in_collection(index: qa.Index) -> int:
     search = index.search
-    return len(milvus.Collection(search.client, search.name, {}).existing_keys())
+    return len(milvus_build.Collection(search.client, search.name, {}).existing_keys())
 
 
 def test_a_build_that_fails_midway_leaves_the_named_collection_loadable(
@@ -199,7 +199,7 @@ def test_an_unreachable_uri_fails_fast_and_keeps_the_token_secret(
     assert isinstance(error, qa.StoreUnavailableError)
     assert "http://127.0.0.1:9" in str(error)
     assert "hunter2" not in str(error) and "s3cret" not in str(error)
-    assert milvus.target(uri, None)["uri"] == "http://127.0.0.1:9"
+    assert milvus.target(uri, None).uri == "http://127.0.0.1:9"
 
 
 def test_cli_builds_asks_and_evaluates_on_milvus(tmp_path: Path) -> None:
@@ -227,16 +227,16 @@ def test_a_missing_extra_names_the_pip_line(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setitem(sys.modules, "pymilvus", None)  # import pymilvus now fails
     monkeypatch.setattr(milvus, "_clients", {})
     with pytest.raises(qa.MissingDependencyError, match=r"pip install 'qa\[milvus\]'"):
-        milvus._connect("/nonexistent/milvus.db")
+        milvus.connect("/nonexistent/milvus.db")
 
 
 def test_chunk_keys_are_content_addressed() -> None:
     documents = [qa.Document(id="a.md", title="A", text="One. Two.")]
     table = np.asarray([[0, 0, 4], [0, 5, 9]], dtype=np.int64)
-    keys = milvus.chunk_keys(documents, table, ["One.", "Two."])
+    keys = milvus_build.chunk_keys(documents, table, ["One.", "Two."])
     assert len(set(keys.tolist())) == 2 and (keys >= 0).all()
-    assert np.array_equal(keys, milvus.chunk_keys(documents, table, ["One.", "Two."]))
-    changed = milvus.chunk_keys(documents, table, ["One.", "Too."])
+    assert np.array_equal(keys, milvus_build.chunk_keys(documents, table, ["One.", "Two."]))
+    changed = milvus_build.chunk_keys(documents, table, ["One.", "Too."])
     assert changed[0] == keys[0] and changed[1] != keys[1]
 
 
