@@ -19,7 +19,7 @@ import sys
 import squad_eval
 
 from qa.answer import answer, load_reader
-from qa.evaluate import contains_answer
+from qa.metrics import contains_answer
 from qa.questions import read_question_set, select_split
 
 THRESHOLDS = (0.0, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)

@@ -36,7 +36,7 @@ from typing import Any
 
 import httpx
 
-from qa.evaluate import contains_answer, percentile
+from qa.metrics import contains_answer, percentile
 from qa.questions import Question, load_questions
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -23,7 +23,7 @@ import numpy as np
 import squad_eval
 
 from qa.answer import sentence_around
-from qa.evaluate import contains_answer
+from qa.metrics import contains_answer
 from qa.reader import Reader
 from qa.squad import load_articles, questions_of, split_titles
 

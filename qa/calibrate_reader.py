@@ -78,7 +78,7 @@ def window_table(index: Any, reader: Any, questions: list[Any]) -> list[dict[str
     from tqdm.auto import tqdm
 
     from qa.answer import sentence_around
-    from qa.evaluate import contains_answer
+    from qa.metrics import contains_answer
 
     table = []
     passages_all = index.retrieve_many([q.question for q in questions], DEFAULT_K)
