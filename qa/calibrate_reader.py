@@ -46,7 +46,7 @@ def write_config(folder: Path, **extra: Any) -> dict[str, Any]:
     """Write ``config.json`` of the reader in ``folder``: the windowing it was trained with,
     plus ``extra`` (calibration, threshold)."""
     from qa.reader import FORMAT
-    from qa.train_reader import MAX_ANSWER_TOKENS, MAX_TOKENS, STRIDE
+    from qa.reader_data import MAX_ANSWER_TOKENS, MAX_TOKENS, STRIDE
 
     path = folder / "config.json"
     config = json.loads(path.read_text()) if path.is_file() else {}
@@ -232,7 +232,7 @@ answer span over all retrieved passages, to quote the sentence that holds it, an
 {table}
 ## Data and split
 
-From `../shared/data/squad/` (CC BY-SA 4.0), drawn with the seed above (`qa/train_reader.py`):
+From `../shared/data/squad/` (CC BY-SA 4.0), drawn with the seed above (`qa/reader_data.py`):
 - answerable: a sample of SQuAD v1.1 train; all of `train-v2.0-first10.json`; the dev-v2.0
   articles that `splits.json` puts in `tune`, except the {n_calibration} calibration articles;
 - negatives: SQuAD 2.0 unanswerable questions against their paragraph (3 times each), the
