@@ -44,11 +44,11 @@ class TorchReader(Reader):
         self._net.eval()
         self._bf16 = bf16
 
-    def _run(self, ids: np.ndarray, mask: np.ndarray, types: np.ndarray) -> list[np.ndarray]:
+    def run(self, ids: np.ndarray, mask: np.ndarray, types: np.ndarray) -> list[np.ndarray]:
         import torch
 
         if not hasattr(self, "_net"):  # the load check in Reader.__init__ runs the ONNX file
-            return super()._run(ids, mask, types)
+            return super().run(ids, mask, types)
         with torch.inference_mode(), torch.autocast("cpu", torch.bfloat16, enabled=self._bf16):
             out = self._net(*(torch.from_numpy(a) for a in (ids, mask, types)))
         return [o.float().numpy() for o in out]

@@ -158,7 +158,7 @@ class Reader:
             )
         try:
             _, arrays = self._encode("what?", ["An answer.", "Two."])
-            start, end, answer = self._run(*arrays)
+            start, end, answer = self.run(*arrays)
         except Exception as error:
             raise ModelLoadError(
                 f"The reader model {self.path / 'reader.onnx'} does not run on qa's inputs "
@@ -179,7 +179,7 @@ class Reader:
         if not texts:
             return []
         windows, (ids, mask, types) = self._encode(question, texts)
-        start_logits, end_logits, answer_logits = self._run(ids, mask, types)
+        start_logits, end_logits, answer_logits = self.run(ids, mask, types)
         found = (
             self._best_span(encoding, starts, ends, float(answer), passage)
             for (passage, encoding), starts, ends, answer in zip(
@@ -210,7 +210,17 @@ class Reader:
             return question
         return question[: offsets[MAX_QUESTION_TOKENS - 1][1]]
 
-    def _run(self, ids: np.ndarray, mask: np.ndarray, types: np.ndarray) -> list[np.ndarray]:
+    def run(self, ids: np.ndarray, mask: np.ndarray, types: np.ndarray) -> list[np.ndarray]:
+        """The model's raw outputs for a batch of windows: the one place that runs the network.
+
+        ``ids``, ``mask`` and ``types`` are int64 arrays shaped (windows, tokens): token ids, the
+        attention mask (1 for a token, 0 for padding) and the token type ids (0 question, 1
+        passage). Returns float32 ``[start_logits, end_logits, answer_logit]`` shaped (windows,
+        tokens), (windows, tokens) and (windows,). Override it to run the same weights on
+        another backend (``bench/reader_formats.py`` runs them in torch); the tokenisation,
+        span search and calibration around it stay the same. ``Reader.__init__`` calls it once,
+        on two tiny windows, to check the model it loaded.
+        """
         feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
         return [np.asarray(o, dtype=np.float32) for o in self._session.run(list(_OUTPUTS), feed)]
 
