@@ -111,9 +111,11 @@ class MilvusSearch:
     #: Rows in the collection that this generation does not use (a newer or failed build's).
     extra: int = 0
     _order: np.ndarray = field(init=False, repr=False)
+    _sorted: np.ndarray = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self._order = np.argsort(self.keys, kind="stable")
+        self._sorted = self.keys[self._order]
 
     def dense(self, vectors: np.ndarray, k: int) -> list[Hits]:
         params = {"metric_type": "IP", "params": {"ef": max(HNSW_EF, k + self.extra)}}
@@ -141,9 +143,8 @@ class MilvusSearch:
         """Chunk rows of ``hits`` this generation knows, best first. Milvus Lite gives BM25 as
         a negated distance, a server as a positive score: the size is the score either way."""
         keys = np.asarray([hit["key"] for hit in hits], dtype=np.int64)
-        sorted_keys = self.keys[self._order]
-        at = np.minimum(np.searchsorted(sorted_keys, keys), max(len(sorted_keys) - 1, 0))
-        known = (sorted_keys[at] == keys) if len(sorted_keys) else np.zeros(len(keys), bool)
+        at = np.minimum(np.searchsorted(self._sorted, keys), max(len(self._sorted) - 1, 0))
+        known = (self._sorted[at] == keys) if len(self._sorted) else np.zeros(len(keys), bool)
         rows = self._order[at]
         return [
             (int(row), abs(float(hit["distance"]))) for row, hit, ok in zip(rows, hits, known) if ok
