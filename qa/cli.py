@@ -16,11 +16,11 @@ from qa.retrieval import DEFAULT_K, MODES
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING,
-        format="qa: %(message)s",
-        stream=sys.stderr,
-    )
+    level = logging.INFO if args.verbose else logging.WARNING
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("qa: %(message)s"))
+    handler.setLevel(level)  # also for libraries whose loggers set themselves to DEBUG (bm25s)
+    logging.basicConfig(level=level, handlers=[handler])
     try:
         return int(args.run(args) or 0)
     except (QAError, ValueError, FileNotFoundError) as error:

@@ -27,6 +27,7 @@ def test_build_then_ask(corpus_dir: Path, tmp_path: Path) -> None:
     index_dir = tmp_path / "index"
     built = run("build", str(corpus_dir), "--index", str(index_dir), "--quiet")
     assert built.returncode == 0, built.stderr
+    assert built.stderr == ""  # --quiet: no progress, and no library's debug lines
     assert "Indexed 6 documents as" in built.stdout
     assert qa.load_index(index_dir).manifest["counts"]["documents"] == 6
 
