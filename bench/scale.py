@@ -709,7 +709,7 @@ def keyword(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     indptr = np.asarray(bm25.scores["indptr"])
     for question in questions:
         started = time.perf_counter()
-        ids = tokenizer.tokenize([question], update_vocab="never", show_progress=False)[0]
+        ids = tokenizer.tokenize([question], update_vocab=False, show_progress=False)[0]
         ids = [i for i in ids if i != 0]
         tokenized = time.perf_counter()
         if not ids:

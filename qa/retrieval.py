@@ -93,8 +93,10 @@ def keyword_search(bm25: Any, tokenizer: Any, questions: Sequence[str], k: int) 
     """Top ``k`` chunk rows by BM25 for each question; chunks sharing no term are left out."""
     n = int(bm25.scores["num_docs"])
     k = min(k, n)
-    with _bm25_lock:  # the bm25s tokenizer caches words in a dict as it goes
-        token_ids = tokenizer.tokenize(list(questions), update_vocab="never", show_progress=False)
+    # update_vocab=False: a question's word counts when its stem is in the corpus ("amend" finds
+    # "amendments"); bm25s adds the new word form to its dicts as it goes, hence the lock.
+    with _bm25_lock:
+        token_ids = tokenizer.tokenize(list(questions), update_vocab=False, show_progress=False)
     results: list[Hits] = []
     for ids in token_ids:
         ids = [i for i in ids if i != 0]  # 0 is bm25s's empty token: no word of the corpus

@@ -51,6 +51,13 @@ def test_each_mode_finds_the_obvious_passage(index: qa.Index) -> None:
         assert top.doc_id == "owls-1", mode
 
 
+def test_keyword_search_matches_other_forms_of_a_corpus_word(index: qa.Index) -> None:
+    """The word "rotation" never occurs in the corpus, but its stem does ("Owls can rotate")."""
+    assert "rotation" not in " ".join(d.text.lower() for d in index.documents)
+    top = index.retrieve("head rotation", k=1, mode="keyword")
+    assert top and top[0].doc_id == "owls-1"
+
+
 def test_dense_ranking_equals_numpy_brute_force(index: qa.Index) -> None:
     question = "What causes tides?"
     faiss_index = index.search.faiss_index
