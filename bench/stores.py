@@ -8,8 +8,9 @@ Milvus one is a Milvus Lite file inside it), then asked the same questions throu
 
 * agreement: the share of top-5 passages (document and offsets) that both stores return, per
   retrieval mode. Dense is FAISS flat against Milvus FLAT; keyword is bm25s against Milvus's
-  own BM25 function (Milvus Lite tokenizes and drops stop words but does not stem); hybrid
-  fuses each store's two lists with qa's own reciprocal rank fusion.
+  own BM25 function over the same terms (``qa.retrieval.keyword_terms``), with each Milvus Lite
+  segment's own statistics; hybrid fuses each store's two lists with qa's own reciprocal rank
+  fusion.
 * hit@5 of each store and mode, from ``qa.evaluate`` with no reader (retrieval only).
 * warm retrieve: ``Index.retrieve`` of one question at a time, after a warm-up, p50 and p95,
   the two stores interleaved so that both see the same machine load.

@@ -18,7 +18,7 @@ from qa.corpus import read_corpus
 from qa.embedding import DEFAULT_MODEL, Encoder, get_encoder
 from qa.errors import QAError
 from qa.manifest import Counts, Embedded, Manifest, ModelInfo, StoreInfo
-from qa.retrieval import FaissSearch
+from qa.retrieval import KEYWORD_TERMS, FaissSearch, bm25_tokenizer
 from qa.types import Document
 
 logger = logging.getLogger(__name__)
@@ -140,7 +140,7 @@ def _build(
             vectors[fresh] = embed(fresh)
         faiss_index, store_params = folder_store.make_faiss_index(vectors)
         search = FaissSearch(faiss_index, *build_bm25(texts))
-        bm25 = {**BM25_PARAMS, "tokenizer": "bm25s, English stop words, Snowball stemmer"}
+        bm25 = {**BM25_PARAMS, "tokenizer": KEYWORD_TERMS}
     else:
         from qa import milvus_build
 
@@ -153,7 +153,8 @@ def _build(
         bm25 = {
             "k1": milvus_build.BM25["bm25_k1"],
             "b": milvus_build.BM25["bm25_b"],
-            **milvus_build.analyzer(),
+            "tokenizer": KEYWORD_TERMS,
+            "analyzer": milvus_build.ANALYZER,
         }
     embedded = int(fresh.sum())
 
@@ -299,7 +300,7 @@ def build_bm25(texts: Sequence[str]) -> tuple[Any, Any]:
     """A bm25s index of ``texts`` and the tokenizer that must read its queries."""
     import bm25s
 
-    tokenizer = folder_store.new_bm25_tokenizer()
+    tokenizer = bm25_tokenizer()
     tokens = tokenizer.tokenize(list(texts), show_progress=False, return_as="tuple")
     retriever = bm25s.BM25(**BM25_PARAMS)
     retriever.index(tokens, show_progress=False)

@@ -5,9 +5,12 @@ a Milvus Lite file, ``milvus.db``, inside the index folder; with ``http://host:1
 Milvus server or cluster, through the same client API. A token comes from ``MILVUS_TOKEN``,
 never from the manifest or the logs.
 
-The collection holds one row per chunk: its key (primary), its text, its vector, and the sparse
-BM25 vector Milvus's own BM25 function makes from the text. The index folder keeps the rest, as
-for the FAISS store: documents, the chunk table, and ``keys.npy`` (row i's chunk key).
+The collection holds one row per chunk: its key (primary), its text, its keyword terms, its
+vector, and the sparse BM25 vector Milvus's own BM25 function makes from the terms. The terms
+are the text as qa's keyword search reads it (``qa.retrieval.keyword_terms``: lower case, stop
+words out, stemmed), and a question is searched by its terms too, so Milvus scores the words
+the FAISS store's bm25s index scores. The index folder keeps the rest, as for the FAISS store:
+documents, the chunk table, and ``keys.npy`` (row i's chunk key).
 
 A chunk key is content-addressed (document id, offsets and text), so a build only inserts the
 chunks the collection lacks and deletes, after the new generation is live, the ones no
@@ -39,7 +42,7 @@ from qa.errors import (
     StoreUnavailableError,
 )
 from qa.manifest import ModelInfo, StoreInfo
-from qa.retrieval import Hits
+from qa.retrieval import Hits, keyword_terms
 
 logger = logging.getLogger(__name__)
 
@@ -123,7 +126,13 @@ class MilvusSearch:
         return self._search(data, "vector", params, k)
 
     def keyword(self, questions: Sequence[str], k: int) -> list[Hits]:
-        return self._search(list(questions), "sparse", {"metric_type": "BM25"}, k)
+        terms = keyword_terms(questions)
+        asked = [i for i, words in enumerate(terms) if words]  # a question of stop words only
+        found = self._search([terms[i] for i in asked], "sparse", {"metric_type": "BM25"}, k)
+        hits: list[Hits] = [[] for _ in questions]
+        for i, question_hits in zip(asked, found):
+            hits[i] = question_hits
+        return hits
 
     def _search(self, data: list[Any], field: str, params: dict[str, Any], k: int) -> list[Hits]:
         limit = min(k + self.extra, len(self.keys) + self.extra, MAX_TOP_K)
@@ -152,19 +161,23 @@ class MilvusSearch:
 
 
 def check_model(client: Any, name: str, uri: str, model: str, dimension: int) -> None:
+    """Raise ``IndexMismatchError`` unless collection ``name`` holds this model's vectors, in
+    the layout this version of qa writes."""
     described = client.describe_collection(name)
-    dims = [
-        int(f.get("params", {}).get("dim", 0))
-        for f in described.get("fields", [])
-        if f.get("name") == "vector"
-    ]
-    properties = described.get("properties", {}) or {}
-    theirs = properties.get("qa.model")
+    fields = {f.get("name"): f for f in described.get("fields", [])}
+    dims = [int(fields["vector"].get("params", {}).get("dim", 0))] if "vector" in fields else []
+    theirs = (described.get("properties", {}) or {}).get("qa.model")
     if dims != [dimension] or (theirs is not None and theirs != model):
         raise IndexMismatchError(
             f"The collection {name!r} at {uri} holds vectors of model {theirs!r} with dimension "
             f"{dims[0] if dims else '?'}, not {model!r} with dimension {dimension}. Build into "
             "another collection (collection=, --collection) or drop this one."
+        )
+    if "terms" not in fields:
+        raise IndexMismatchError(
+            f"The collection {name!r} at {uri} has no 'terms' field: an earlier version of qa "
+            "built it. Build into another collection (collection=, --collection) or drop this "
+            "one."
         )
 
 

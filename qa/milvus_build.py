@@ -1,8 +1,9 @@
 """The Milvus store's build side: the collection's schema and index, and its writes.
 
-``open_for_build`` creates the collection (key, text, vector, and the sparse vector of Milvus's
-BM25 function over the text) or checks the one there against the model; ``Collection`` inserts
-the chunks it lacks and deletes the ones no generation uses. See ``qa.milvus`` for the store.
+``open_for_build`` creates the collection (key, text, terms, vector, and the sparse vector of
+Milvus's BM25 function over the terms) or checks the one there against the model; ``Collection``
+inserts the chunks it lacks and deletes the ones no generation uses. See ``qa.milvus`` for the
+store.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import numpy as np
 from qa.errors import QAError
 from qa.manifest import StoreInfo
 from qa.milvus import HNSW_EF, check_model, connect, is_remote, raise_store_error, resolve
+from qa.retrieval import keyword_terms
 
 logger = logging.getLogger(__name__)
 
@@ -29,6 +31,10 @@ HNSW = {"M": 32, "efConstruction": 80}
 INSERT_BATCH = 1_000
 MAX_TEXT_BYTES = 65_535  # Milvus's VARCHAR limit; a chunk is far shorter
 BM25 = {"bm25_k1": 1.5, "bm25_b": 0.75}
+# The terms field's analyzer. Its text is already qa's keyword terms (``retrieval.keyword_terms``:
+# lower case, stop words out, stemmed, space-separated), so splitting on word boundaries is all
+# that is left, and Milvus Lite and a Milvus server split them alike.
+ANALYZER = {"tokenizer": "standard"}
 
 
 def chunk_keys(
@@ -71,17 +77,16 @@ class Collection:
         return np.isin(keys, self.existing_keys())
 
     def upsert(self, keys: np.ndarray, texts: Sequence[str], vectors: np.ndarray) -> None:
-        """Write these chunks (by key), then flush them to storage."""
+        """Write these chunks (by key) with their keyword terms, then flush them to storage."""
         from tqdm.auto import tqdm
 
         with tqdm(total=len(keys), desc="Writing to Milvus", unit="chunk", disable=None) as bar:
             for first in range(0, len(keys), INSERT_BATCH):
+                batch = slice(first, first + INSERT_BATCH)
                 rows = [
-                    {"key": int(key), "text": text, "vector": vector.tolist()}
-                    for key, text, vector in zip(
-                        keys[first : first + INSERT_BATCH],
-                        texts[first : first + INSERT_BATCH],
-                        vectors[first : first + INSERT_BATCH],
+                    {"key": int(key), "text": text, "terms": terms, "vector": vector.tolist()}
+                    for key, text, terms, vector in zip(
+                        keys[batch], texts[batch], keyword_terms(texts[batch]), vectors[batch]
                     )
                 ]
                 self.client.upsert(self.name, rows)
@@ -137,12 +142,13 @@ def _create(client: Any, name: str, dimension: int, dense: dict[str, Any],
 
     schema = client.create_schema(auto_id=False)
     schema.add_field("key", DataType.INT64, is_primary=True)
+    schema.add_field("text", DataType.VARCHAR, max_length=MAX_TEXT_BYTES)
     schema.add_field(
-        "text",
+        "terms",
         DataType.VARCHAR,
         max_length=MAX_TEXT_BYTES,
         enable_analyzer=True,
-        analyzer_params=analyzer(),
+        analyzer_params=ANALYZER,
     )
     schema.add_field("vector", DataType.FLOAT_VECTOR, dim=dimension)
     schema.add_field("sparse", DataType.SPARSE_FLOAT_VECTOR)
@@ -150,7 +156,7 @@ def _create(client: Any, name: str, dimension: int, dense: dict[str, Any],
         Function(
             name="text_bm25",
             function_type=FunctionType.BM25,
-            input_field_names=["text"],
+            input_field_names=["terms"],
             output_field_names=["sparse"],
         )
     )
@@ -160,22 +166,6 @@ def _create(client: Any, name: str, dimension: int, dense: dict[str, Any],
         "sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25", params=BM25
     )
     client.create_collection(name, schema=schema, index_params=index_params, properties=model)
-
-
-def analyzer() -> dict[str, Any]:
-    """The text field's analyzer: standard tokenizer, lower case, bm25s's English stop words
-    (as the FAISS store's keyword index), English stemmer. Milvus Lite applies all but the
-    stemmer; a Milvus server applies all."""
-    from bm25s.stopwords import STOPWORDS_EN
-
-    return {
-        "tokenizer": "standard",
-        "filter": [
-            "lowercase",
-            {"type": "stop", "stop_words": list(STOPWORDS_EN)},
-            {"type": "stemmer", "language": "english"},
-        ],
-    }
 
 
 def _dense_index(chunks: int) -> dict[str, Any]:

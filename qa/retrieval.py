@@ -27,6 +27,9 @@ _bm25_lock = threading.Lock()
 
 Hits = list[tuple[int, float]]
 
+#: How keyword search reads a text, for every store (the manifest records it).
+KEYWORD_TERMS = "bm25s: lower case, English stop words removed, Snowball stems"
+
 
 class ChunkSearch(Protocol):
     """What a store answers: the best chunk rows of each query, best first."""
@@ -106,6 +109,24 @@ def keyword_search(bm25: Any, tokenizer: Any, questions: Sequence[str], k: int) 
         rows = top_rows(bm25.get_scores_from_ids(ids), k)
         results.append([(int(r), float(s)) for r, s in rows])
     return results
+
+
+def bm25_tokenizer() -> Any:
+    """A fresh bm25s tokenizer that reads texts as ``KEYWORD_TERMS`` says."""
+    import bm25s
+    import Stemmer
+
+    return bm25s.tokenization.Tokenizer(stemmer=Stemmer.Stemmer("english"), stopwords="en")
+
+
+def keyword_terms(texts: Sequence[str]) -> list[str]:
+    """Each text as the terms keyword search matches, space-separated.
+
+    A store that scores BM25 itself (Milvus) indexes and queries these instead of the raw
+    text, so every store scores the same terms as the FAISS store's bm25s index.
+    """
+    tokens = bm25_tokenizer().tokenize(list(texts), return_as="string", show_progress=False)
+    return [" ".join(words) for words in tokens]
 
 
 def top_rows(scores: np.ndarray, k: int) -> zip[tuple[Any, Any]]:

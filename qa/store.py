@@ -40,7 +40,7 @@ from qa import manifest as manifest_file
 from qa.corpus import file_hash
 from qa.errors import IndexCorruptError, IndexNotFoundError
 from qa.manifest import Manifest
-from qa.retrieval import ChunkSearch, FaissSearch, faiss_threads
+from qa.retrieval import ChunkSearch, FaissSearch, bm25_tokenizer, faiss_threads
 from qa.types import Document
 
 logger = logging.getLogger(__name__)
@@ -228,22 +228,10 @@ def _load_faiss_search(folder: Path, manifest: Manifest) -> FaissSearch:
     if "efSearch" in manifest.index:
         faiss_index.hnsw.efSearch = int(manifest.index["efSearch"])
     bm25 = bm25s.BM25.load(str(folder / BM25_DIR), mmap=True)
-    tokenizer = _bm25_tokenizer()
+    tokenizer = bm25_tokenizer()
     tokenizer.load_vocab(str(folder / BM25_DIR))
     tokenizer.load_stopwords(str(folder / BM25_DIR))
     return FaissSearch(faiss_index, bm25, tokenizer)
-
-
-def _bm25_tokenizer() -> Any:
-    import bm25s
-    import Stemmer
-
-    return bm25s.tokenization.Tokenizer(stemmer=Stemmer.Stemmer("english"), stopwords="en")
-
-
-def new_bm25_tokenizer() -> Any:
-    """A fresh bm25s tokenizer: lower case, English stop words removed, Snowball stems."""
-    return _bm25_tokenizer()
 
 
 def _check_shapes(
