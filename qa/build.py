@@ -18,13 +18,12 @@ from qa.corpus import read_corpus
 from qa.embedding import DEFAULT_MODEL, Encoder, get_encoder
 from qa.errors import QAError
 from qa.manifest import Counts, Embedded, Manifest, ModelInfo, StoreInfo
-from qa.retrieval import KEYWORD_TERMS, FaissSearch, bm25_tokenizer
+from qa.retrieval import BM25_PARAMS, KEYWORD_TERMS, FaissSearch, bm25_tokenizer
 from qa.types import Document
 
 logger = logging.getLogger(__name__)
 
 ENCODE_BATCH = 256  # chunks per forward-pass group (the progress bar's step)
-BM25_PARAMS = {"method": "lucene", "k1": 1.5, "b": 0.75}
 StoreChoice = Literal["faiss", "milvus"]
 STORES = ("faiss", "milvus")
 VERSIONED = {

@@ -21,7 +21,7 @@ import numpy as np
 from qa.errors import QAError
 from qa.manifest import StoreInfo
 from qa.milvus import HNSW_EF, check_model, connect, is_remote, raise_store_error, resolve
-from qa.retrieval import keyword_terms
+from qa.retrieval import BM25_PARAMS, keyword_terms
 
 logger = logging.getLogger(__name__)
 
@@ -30,7 +30,7 @@ HNSW_THRESHOLD = 20_000
 HNSW = {"M": 32, "efConstruction": 80}
 INSERT_BATCH = 1_000
 MAX_TEXT_BYTES = 65_535  # Milvus's VARCHAR limit; a chunk is far shorter
-BM25 = {"bm25_k1": 1.5, "bm25_b": 0.75}
+BM25 = {"bm25_k1": BM25_PARAMS["k1"], "bm25_b": BM25_PARAMS["b"]}
 # The terms field's analyzer. Its text is already qa's keyword terms (``retrieval.keyword_terms``:
 # lower case, stop words out, stemmed, space-separated), so splitting on word boundaries is all
 # that is left, and Milvus Lite and a Milvus server split them alike.

@@ -29,6 +29,8 @@ Hits = list[tuple[int, float]]
 
 #: How keyword search reads a text, for every store (the manifest records it).
 KEYWORD_TERMS = "bm25s: lower case, English stop words removed, Snowball stems"
+#: BM25's parameters, for every store: bm25s's index and Milvus's BM25 function score alike.
+BM25_PARAMS = {"method": "lucene", "k1": 1.5, "b": 0.75}
 
 
 class ChunkSearch(Protocol):
