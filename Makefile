@@ -21,8 +21,8 @@ run: install
 	$(PY) -m qa serve
 
 lint: install
-	$(VENV)/bin/ruff check qa tests bench app.py
-	$(VENV)/bin/ruff format --check qa tests bench app.py
+	$(VENV)/bin/ruff check qa training tests bench app.py
+	$(VENV)/bin/ruff format --check qa training tests bench app.py
 	$(VENV)/bin/mypy
 
 test: lint
@@ -31,8 +31,8 @@ test: lint
 # The reader shipped in qa/models/reader: trained (about 50 min on 2 cores), calibrated on the
 # tune split, measured, and installed with its model card. Needs ../shared/data/squad.
 train-reader: install
-	HF_HUB_OFFLINE=1 $(PY) -m qa.train_reader --out build/reader
-	HF_HUB_OFFLINE=1 $(PY) -m qa.calibrate_reader --model build/reader --install qa/models/reader
+	HF_HUB_OFFLINE=1 $(PY) -m training.train_reader --out build/reader
+	HF_HUB_OFFLINE=1 $(PY) -m training.calibrate_reader --model build/reader --install qa/models/reader
 
 clean:
 	rm -rf $(VENV) index/CURRENT index/gen-* .pytest_cache .mypy_cache .ruff_cache

@@ -25,7 +25,9 @@ import squad_eval
 from qa.answer import sentence_around
 from qa.metrics import contains_answer
 from qa.reader import Reader
-from qa.squad import load_articles, questions_of, split_titles
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository: training/
+from training.squad import load_articles, questions_of, split_titles
 
 
 class TorchReader(Reader):
@@ -37,7 +39,7 @@ class TorchReader(Reader):
         import torch
 
         from qa.embedding import DEFAULT_MODEL, resolve_model
-        from qa.train_reader import build_model
+        from training.train_reader import build_model
 
         self._net = build_model(resolve_model(DEFAULT_MODEL))
         self._net.load_state_dict(torch.load(folder / "reader.pt"))
@@ -62,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     if not (args.model / "reader.pt").is_file():
         print(f"No {args.model / 'reader.pt'}; run 'make train-reader' first.", file=sys.stderr)
         return 1
-    from qa.calibrate_reader import squad_index
+    from training.calibrate_reader import squad_index
 
     _, calibration, _ = split_titles()
     dev = load_articles(squad_eval.SQUAD)

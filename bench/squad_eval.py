@@ -27,7 +27,9 @@ import qa
 from qa.api import stale_reason
 from qa.evaluate import EvalReport, evaluate, format_metric
 from qa.questions import Question, read_question_set, select_split
-from qa.squad import DATA_DIR, load_articles, write_articles
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository: training/
+from training.squad import DATA_DIR, load_articles, write_articles
 
 ROOT = Path(__file__).resolve().parents[1]
 SQUAD = DATA_DIR / "dev-v2.0.json"

