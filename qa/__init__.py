@@ -25,7 +25,7 @@ from qa.errors import (
 from qa.evaluate import EvalReport, evaluate
 from qa.index import Index
 from qa.questions import Question, load_questions
-from qa.types import Answer, Chunk, Document, Passage
+from qa.types import Answer, Chunk, Document, Passage, Quote
 
 __version__ = "0.1.0"
 
@@ -47,6 +47,7 @@ __all__ = [
     "QAError",
     "Question",
     "QuestionSetError",
+    "Quote",
     "StoreUnavailableError",
     "__version__",
     "answer",

@@ -1,6 +1,6 @@
 """The reader: reads a question with passages, decides whether they answer it, marks the span.
 
-A compact transformer trained in this repository (``qa/train_reader.py``, model card in
+A compact transformer trained in this repository (``training/train_reader.py``, model card in
 ``qa/models/reader/README.md``) and run with onnxruntime: no torch at answer time. It reads each
 passage in windows of ``max_tokens`` tokens (long passages in strides) and gives, per window, the
 probability that the window holds the answer and start/end logits over its tokens. The best span of
@@ -8,7 +8,7 @@ each window is scored, calibrated on held-out questions, as the probability that
 right; the best window over all passages wins.
 
 A reader is a folder with ``reader.onnx``, ``tokenizer.json`` and ``config.json``, as
-``python -m qa.train_reader`` writes it. ``get_reader()`` loads the bundled one, or any such
+``python -m training.train_reader`` writes it. ``get_reader()`` loads the bundled one, or any such
 folder you name.
 """
 
@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from qa.decision import Decision
 from qa.errors import ModelLoadError
 
 BUNDLED_READER = Path(__file__).resolve().parent / "models" / "reader"
@@ -52,6 +53,7 @@ class Reading:
     score: float
     answer_logit: float
     span_probability: float
+    span_logit: float = 0.0
 
 
 def get_reader(path: Path | str | None = None) -> Reader:
@@ -82,10 +84,15 @@ class Reader:
             )
             #: Below this score the answer abstains (calibrated with the model; see its card).
             self.threshold = float(config.get("threshold", 0.5))
+            #: The answer-or-refuse model over the best candidate's features (qa.decision);
+            #: None for a reader calibrated before it, whose score is the window score.
+            self.decision = (
+                Decision.from_config(config["decision"]) if "decision" in config else None
+            )
         except (KeyError, TypeError, ValueError) as error:
             raise ModelLoadError(
                 f"The reader config {self.path / 'config.json'} lacks or mangles {error}; "
-                "write it with 'python -m qa.train_reader'."
+                "write it with 'python -m training.train_reader'."
             ) from None
         self._session = self._load_session()
         # Two tokenizers, each set up once: changing one's settings per call is not thread-safe.
@@ -104,7 +111,7 @@ class Reader:
         if not self.path.is_dir():
             raise ModelLoadError(
                 f"No reader folder at {self.path}; give a folder written by "
-                "'python -m qa.train_reader', or reader=None to answer without a reader."
+                "'python -m training.train_reader', or reader=None to answer without a reader."
             )
         try:
             config = json.loads(path.read_text(encoding="utf-8"))
@@ -252,6 +259,7 @@ class Reader:
             score=calibrated(self.weights, answer, span_probability),
             answer_logit=answer,
             span_probability=span_probability,
+            span_logit=float(starts[context[i]] + ends[context[j]]),
         )
 
 

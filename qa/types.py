@@ -110,6 +110,26 @@ class Passage:
 
 
 @dataclass(frozen=True)
+class Quote:
+    """A verbatim sentence of a passage with the reader's span in it: the closest candidate of an
+    answer that abstained. ``start``/``end`` locate ``text`` and ``span`` the marked words in the
+    document ``doc_id``; ``citation`` is the passage that holds it; ``score`` as in ``Answer``."""
+
+    text: str
+    doc_id: str
+    start: int
+    end: int
+    span: tuple[int, int]
+    score: float
+    citation: Passage
+
+    @property
+    def span_text(self) -> str:
+        """The text at ``span``."""
+        return self.text[self.span[0] - self.start : self.span[1] - self.start]
+
+
+@dataclass(frozen=True)
 class Answer:
     """The extractive answer: one verbatim sentence of the corpus, or an abstention.
 
@@ -117,6 +137,8 @@ class Answer:
     exact answer inside it. An abstention ("not found") has ``text`` None, and so no location.
     ``score`` is the reader's probability that the answer is right, in [0, 1], abstained or not.
     ``citations`` are the passages the answer was chosen from, in rank order; one holds it.
+    ``closest`` is, for an abstention, the candidate the reader was not sure enough of (a
+    ``Quote``), or None when it had none; an answer that did not abstain has none.
     """
 
     question: str
@@ -127,6 +149,7 @@ class Answer:
     end: int | None
     span: tuple[int, int] | None
     citations: list[Passage]
+    closest: Quote | None = None
 
     @property
     def abstained(self) -> bool:
