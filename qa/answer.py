@@ -45,7 +45,7 @@ def answer(
     None: no reader, so the answer abstains (with a warning) and only cites the passages.
     ``min_score`` overrides the reader's calibrated threshold. The answer's citations are the
     passages, in their order. An abstention carries the candidate it was not sure of as
-    ``closest``, when there was one.
+    ``closest``, when there was one whose sentence shares a content word with the question.
     """
     question = clean_question(question)
     passages = list(passages)
@@ -72,7 +72,12 @@ def answer(
         citation=holder,
     )
     if found.score < threshold:
-        return replace(abstention(question, passages, found.score), closest=quote)
+        # Offered as the closest only when it shares a word with the question: a sentence about
+        # something else is no lead.
+        related = found.features["question_overlap"] > 0
+        return replace(
+            abstention(question, passages, found.score), closest=quote if related else None
+        )
     return Answer(
         question=question,
         text=quote.text,

@@ -11,6 +11,12 @@ from typing import Any
 
 from qa.errors import QAError
 from qa.retrieval import DEFAULT_K, MODES
+from qa.types import Answer
+
+#: What ``qa ask`` prints for an abstention with a closest candidate, before its sentence.
+UNSURE = "No passage answers this for certain. The closest one says:"
+#: What ``qa ask`` prints for an abstention without one, before the citations.
+NOT_FOUND = "Not found in the documents. Possibly related:"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -128,17 +134,26 @@ def _build(args: argparse.Namespace) -> int:
 
 
 def _ask(args: argparse.Namespace) -> int:
-
     index = _load(args)
     answer = index.ask(args.question, args.k, mode=args.mode, min_score=args.min_score)
     if args.json:
         print(json.dumps(answer_dict(answer), indent=2, ensure_ascii=False))
-        return 0
-    if answer.abstained:
-        print("Not found in the documents. Possibly related:")
     else:
-        print(answer.text)
-    print()
+        print(answer_text(answer))
+    return 0
+
+
+def answer_text(answer: Answer) -> str:
+    """An Answer as ``qa ask`` prints it: the sentence (for an abstention, ``UNSURE`` and the
+    closest candidate's sentence, or ``NOT_FOUND`` when there was none), a blank line, then one
+    line per citation: ``[rank] title, section, page, chars start-end``."""
+    if not answer.abstained and answer.text is not None:
+        lines = [answer.text]
+    elif answer.closest is not None:
+        lines = [UNSURE, answer.closest.text]
+    else:
+        lines = [NOT_FOUND]
+    lines.append("")
     for passage in answer.citations:
         where = ", ".join(
             part
@@ -150,8 +165,8 @@ def _ask(args: argparse.Namespace) -> int:
             )
             if part
         )
-        print(f"[{passage.rank}] {where}")
-    return 0
+        lines.append(f"[{passage.rank}] {where}")
+    return "\n".join(lines)
 
 
 def _load(args: argparse.Namespace) -> Any:
@@ -164,8 +179,9 @@ def _load(args: argparse.Namespace) -> Any:
     return index
 
 
-def answer_dict(answer: Any) -> dict[str, Any]:
-    """An Answer as JSON-ready data: the web API's shape, with each citation's metadata too.
+def answer_dict(answer: Answer) -> dict[str, Any]:
+    """An Answer as JSON-ready data: the web API's shape, with each citation's metadata too
+    (those of ``citations`` and the ``citation`` of ``closest``).
 
     A citation's ``metadata`` is ``Passage.metadata``, built from the typed fields (``chunk``,
     ``chunks``, ``section``, ``page``, then ``extra``): the same object the untyped dict of
@@ -176,6 +192,8 @@ def answer_dict(answer: Any) -> dict[str, Any]:
     data = answer_to_json(answer)
     for citation, passage in zip(data["citations"], answer.citations, strict=True):
         citation["metadata"] = passage.metadata
+    if answer.closest is not None:
+        data["closest"]["citation"]["metadata"] = answer.closest.citation.metadata
     return data
 
 

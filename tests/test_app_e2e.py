@@ -11,8 +11,12 @@ from webserver import HOSTILE_QUESTION, HOSTILE_TEXTS, WebApp, web_app
 
 __all__ = ["web_app"]  # the shared fixture, imported for pytest to find
 
-KEYS = {"question", "answer", "abstained", "score", "doc_id", "start", "end", "span", "citations"}
+KEYS = {
+    "question", "answer", "abstained", "score", "doc_id", "start", "end", "span", "citations",
+    "closest",
+}  # fmt: skip
 CITATION_KEYS = {"rank", "doc_id", "title", "start", "end", "text", "score"}
+CLOSEST_KEYS = {"text", "span", "span_text", "score", "doc_id", "start", "end", "citation"}
 
 
 @pytest.fixture(scope="module")
@@ -35,6 +39,10 @@ def check_shape(result: dict[str, Any]) -> None:
         assert set(citation) == CITATION_KEYS
         assert citation["rank"] == rank
         assert citation["end"] - citation["start"] == len(citation["text"])
+    closest = result["closest"]
+    if closest is not None:
+        assert set(closest) == CLOSEST_KEYS
+        assert closest["citation"] in result["citations"]
 
 
 def test_ask_returns_the_sentence_and_its_citations(client: Any) -> None:
@@ -42,7 +50,7 @@ def test_ask_returns_the_sentence_and_its_citations(client: Any) -> None:
     result = ask(client, question)
     check_shape(result)
     assert result["question"] == question
-    assert result["abstained"] is False
+    assert result["abstained"] is False and result["closest"] is None
     assert result["answer"] == "In 2025, the government allocated RM10 million to NAIO."
     assert result["doc_id"] == "naio.md"
     assert len(result["citations"]) == 5

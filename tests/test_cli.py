@@ -9,8 +9,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from web_answers import DOC, S_END, S_START, SENTENCE, abstained, found, unsure
 
 import qa
+from qa.cli import answer_dict, answer_text
 
 
 def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -47,7 +49,7 @@ def test_ask_json(index: qa.Index) -> None:
     assert asked.returncode == 0, asked.stderr
     data = json.loads(asked.stdout)
     assert data["answer"] == "Coffee was first brewed in Yemen in the 15th century."
-    assert data["abstained"] is False
+    assert data["abstained"] is False and data["closest"] is None
     assert data["doc_id"] == "coffee.md"
     document = index.document("coffee.md")
     assert document.text[data["start"] : data["end"]] == data["answer"]
@@ -74,15 +76,61 @@ def test_ask_with_another_reader_or_none(index: qa.Index, tmp_path: Path) -> Non
     assert unread.returncode == 0, unread.stderr
     data = json.loads(unread.stdout)
     assert data["abstained"] is True and len(data["citations"]) == 5  # retrieval still works
+    assert data["closest"] is None  # no reader, no candidate
     missing = run("ask", question, "--index", str(index.path), "--reader", str(tmp_path / "r"))
     assert missing.returncode == 1
     assert missing.stderr.startswith(f"qa: error: No reader folder at {tmp_path / 'r'}")
 
 
 def test_ask_abstains_in_words(index: qa.Index) -> None:
-    asked = run("ask", "What is the exchange rate of the Swiss franc?", "--index", str(index.path))
+    question = "What is the exchange rate of the Swiss franc?"
+    asked = run("ask", question, "--index", str(index.path), "--reader", "none")
     assert asked.returncode == 0
-    assert asked.stdout.startswith("Not found in the documents. Possibly related:")
+    assert asked.stdout.startswith("Not found in the documents. Possibly related:\n\n[1] ")
+
+
+def test_ask_below_the_threshold_quotes_the_closest_sentence(index: qa.Index) -> None:
+    # The reader finds the answer, but no score reaches 1: it abstains with it as closest.
+    question, args = "Where was coffee first brewed?", ("--index", str(index.path), "--k", "2")
+    sentence = "Coffee was first brewed in Yemen in the 15th century."
+    asked = run("ask", question, *args, "--min-score", "1")
+    assert asked.returncode == 0, asked.stderr
+    lines = asked.stdout.splitlines()
+    assert lines[:3] == ["No passage answers this for certain. The closest one says:", sentence, ""]
+    assert lines[3].startswith("[1] A Short History of Coffee, section 'Origins', chars ")
+    assert len(lines) == 5
+
+    data = json.loads(run("ask", question, *args, "--min-score", "1", "--json").stdout)
+    assert data["abstained"] is True and data["answer"] is None and data["span"] is None
+    closest = data["closest"]
+    assert closest["text"] == sentence and closest["doc_id"] == "coffee.md"
+    assert index.document("coffee.md").text[closest["start"] : closest["end"]] == sentence
+    assert closest["start"] <= closest["span"]["start"] < closest["span"]["end"] <= closest["end"]
+    local = closest["span"]["start"] - closest["start"], closest["span"]["end"] - closest["start"]
+    assert closest["span_text"] == sentence[local[0] : local[1]]
+    assert closest["score"] < 1
+    assert closest["citation"] == data["citations"][closest["citation"]["rank"] - 1]
+    assert closest["citation"]["metadata"]["section"] == "Origins"
+
+
+def test_answer_text_of_an_answer_an_abstention_and_a_closest_sentence() -> None:
+    cite = f"[1] NAIO news, section 'Funding', chars {S_START}-{len(DOC)}"
+    assert answer_text(found()).splitlines()[:3] == [SENTENCE, "", cite]
+    assert answer_text(abstained()) == f"Not found in the documents. Possibly related:\n\n{cite}"
+    assert answer_text(unsure()) == (
+        f"No passage answers this for certain. The closest one says:\n{SENTENCE}\n\n{cite}"
+    )
+
+
+def test_answer_dict_gives_the_closest_sentence_and_its_citation_metadata() -> None:
+    assert answer_dict(found())["closest"] is None
+    assert answer_dict(abstained())["closest"] is None
+    data = answer_dict(unsure())
+    closest = data["closest"]
+    assert (closest["text"], closest["start"], closest["end"]) == (SENTENCE, S_START, S_END)
+    assert closest["span_text"] == "RM10 million" and closest["score"] == 0.12
+    assert closest["citation"]["metadata"] == {"section": "Funding"}
+    assert closest["citation"] == data["citations"][0]
 
 
 @pytest.mark.parametrize(

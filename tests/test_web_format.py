@@ -5,11 +5,24 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
+from dataclasses import replace
 
 import pytest
-from web_answers import DOC, HOSTILE, S_END, S_START, SENTENCE, SPAN, abstained, found, passage
+from web_answers import (
+    DOC,
+    HOSTILE,
+    S_END,
+    S_START,
+    SENTENCE,
+    SPAN,
+    abstained,
+    closest,
+    found,
+    passage,
+    unsure,
+)
 
-from qa.types import Answer
+from qa.types import Answer, Quote
 from qa.web.api import answer_to_json
 from qa.web.format import (
     format_answer,
@@ -123,6 +136,46 @@ def test_abstention_says_not_found_and_offers_related_passages() -> None:
     )
 
 
+def test_abstention_without_closest_does_not_claim_one() -> None:
+    got = format_answer(abstained())
+    assert "for certain" not in got and "closest one says" not in got
+    assert "qa-quote" not in got and "<mark" not in got
+
+
+def test_unsure_reply_quotes_the_closest_sentence_with_its_span_and_source() -> None:
+    assert format_answer(unsure()) == (
+        '<div class="qa-reply"><p class="qa-unsure"><strong>No passage answers this for certain.'
+        "</strong> The closest one says:</p>"
+        '<blockquote class="qa-quote qa-closest">In 2025, the government allocated '
+        '<mark class="qa-span">RM10 million</mark> to NAIO.<sup class="qa-cite">[1]</sup>'
+        '</blockquote><p class="qa-from"><span class="qa-marker">[1]</span> '
+        '<cite class="qa-title">NAIO news</cite> <span class="qa-where">§ Funding</span> · '
+        '<span class="qa-score">score 0.12</span></p></div>'
+    )
+
+
+def test_unsure_reply_marks_the_span_as_an_answer_does() -> None:
+    quote = closest(span=(S_START, S_START + len("In 2025")))
+    got = format_answer(unsure(quote))
+    assert '<mark class="qa-span">In 2025</mark>, the government allocated RM10 million' in got
+    # The same sentence and span, answered, are marked the very same way.
+    answered = format_answer(found(span=quote.span))
+    mark = re.compile(r'<blockquote class="[^"]*">(.*?)<sup class="qa-cite">')
+    assert mark.findall(got) == mark.findall(answered) != []
+
+
+def test_unsure_reply_cites_the_passage_of_the_closest_sentence() -> None:
+    other = passage("Other text.", 0, rank=4, doc_id="other.txt", title="Other <b>", page=7)
+    quote = replace(closest(), citation=other)
+    got = format_answer(unsure(quote))
+    assert '<sup class="qa-cite">[4]</sup></blockquote>' in got
+    assert (
+        '<span class="qa-marker">[4]</span> <cite class="qa-title">Other &lt;b&gt;</cite> '
+        '<span class="qa-where">p. 7</span>'
+    ) in got
+    assert "Not found in the documents" not in got and "Possibly related" not in got
+
+
 def test_abstention_without_passages_offers_none() -> None:
     got = format_answer(abstained(citations=[]))
     assert "<strong>Not found in the documents.</strong> No sentence in them answers this " in got
@@ -199,14 +252,31 @@ def hostile_answer() -> Answer:
     )
 
 
+def unsure_of(answer: Answer) -> Answer:
+    """``answer`` as an abstention whose closest candidate is its sentence."""
+    assert answer.text is not None and answer.doc_id is not None and answer.span is not None
+    assert answer.start is not None and answer.end is not None
+    quote = Quote(
+        answer.text,
+        answer.doc_id,
+        answer.start,
+        answer.end,
+        answer.span,
+        answer.score,
+        answer.citations[0],
+    )
+    return Answer(answer.question, None, 0.1, None, None, None, None, answer.citations, quote)
+
+
 @pytest.mark.parametrize(
     "render",
     [
         lambda a: format_answer(a, asked="it?"),
         format_sources,
         lambda a: format_answer(Answer(a.question, None, 0.0, None, None, None, None, a.citations)),
+        lambda a: format_answer(unsure_of(a)),
     ],
-    ids=["reply", "sources", "abstention"],
+    ids=["reply", "sources", "abstention", "closest"],
 )
 def test_hostile_text_is_escaped(render: Callable[[Answer], str]) -> None:
     got = render(hostile_answer())
@@ -226,8 +296,10 @@ def test_hostile_text_is_escaped(render: Callable[[Answer], str]) -> None:
     assert "href" not in got
 
 
-def test_hostile_span_is_marked_as_text() -> None:
-    got = format_answer(hostile_answer())
+@pytest.mark.parametrize("unsure", [False, True], ids=["answer", "closest"])
+def test_hostile_span_is_marked_as_text(unsure: bool) -> None:
+    answer = hostile_answer()
+    got = format_answer(unsure_of(answer) if unsure else answer)
     assert (
         '<mark class="qa-span">&lt;img src=x onerror=&quot;window.__pwned=2&quot;</mark>&gt; and'
         in got
@@ -268,6 +340,7 @@ def test_answer_to_json() -> None:
                 "score": 0.1,
             },
         ],
+        "closest": None,
     }
     assert json.loads(json.dumps(got)) == got
 
@@ -277,6 +350,37 @@ def test_answer_to_json_of_an_abstention() -> None:
     assert got["answer"] is None and got["span"] is None and got["abstained"] is True
     assert got["start"] is None and got["doc_id"] is None
     assert [c["rank"] for c in got["citations"]] == [1]
+
+
+def test_answer_to_json_of_an_abstention_has_no_closest_without_a_candidate() -> None:
+    assert answer_to_json(abstained())["closest"] is None
+
+
+def test_answer_to_json_of_an_abstention_with_a_closest_sentence() -> None:
+    got = answer_to_json(unsure())
+    assert got["answer"] is None and got["span"] is None and got["abstained"] is True
+    assert got["closest"] == {
+        "text": SENTENCE,
+        "span": {"start": SPAN[0], "end": SPAN[1]},
+        "span_text": "RM10 million",
+        "score": 0.12,
+        "doc_id": "naio.md",
+        "start": S_START,
+        "end": S_END,
+        "citation": {
+            "rank": 1,
+            "doc_id": "naio.md",
+            "title": "NAIO news",
+            "start": S_START,
+            "end": len(DOC),
+            "text": DOC[S_START:],
+            "score": 0.8,
+        },
+    }
+    # The closest one's citation has the shape of every citation.
+    assert got["closest"]["citation"] == got["citations"][0]
+    assert DOC[got["closest"]["start"] : got["closest"]["end"]] == got["closest"]["text"]
+    assert json.loads(json.dumps(got)) == got
 
 
 def test_answer_to_json_without_span() -> None:

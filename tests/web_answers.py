@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from qa.types import Answer, Passage
+from dataclasses import replace
+
+from qa.types import Answer, Passage, Quote
 
 DOC = (
     "Funding\n\nIn 2025, the government allocated RM10 million to NAIO. "
@@ -74,3 +76,21 @@ def abstained(citations: list[Passage] | None = None) -> Answer:
         if citations is None
         else citations,
     )
+
+
+def closest(span: tuple[int, int] = SPAN) -> Quote:
+    """The found answer's sentence, as the candidate of an abstention (score below threshold)."""
+    return Quote(
+        text=SENTENCE,
+        doc_id="naio.md",
+        start=S_START,
+        end=S_END,
+        span=span,
+        score=0.12,
+        citation=passage(DOC[S_START:], S_START, section="Funding"),
+    )
+
+
+def unsure(quote: Quote | None = None) -> Answer:
+    """An abstention whose reader had a candidate: ``abstained()`` with ``closest`` set."""
+    return replace(abstained(), closest=closest() if quote is None else quote)

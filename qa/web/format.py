@@ -6,7 +6,9 @@ sources panel is a ``gr.HTML``), so ``<script>``, ``<img onerror>`` and ``![x](h
 document are shown as text: never executed, never fetched.
 
 - ``format_answer``: the chat reply (the quoted sentence, its span marked, citation markers and
-  source; or "Not found in the documents." with the closest passages);
+  source; for an abstention, "No passage answers this for certain." with the closest candidate
+  sentence quoted the same way, or, without one, "Not found in the documents." with the closest
+  passages);
 - ``format_sources``: the sources panel (every cited passage, the answer highlighted in the
   passages that hold it);
 - ``format_question``: the user's bubble;
@@ -19,7 +21,7 @@ import html
 import re
 from collections.abc import Callable
 
-from qa.types import Answer, Passage
+from qa.types import Answer, Passage, Quote
 
 #: How many closest passages an abstention reply lists as possibly related.
 RELATED_IN_REPLY = 3
@@ -136,30 +138,60 @@ def format_answer(answer: Answer, *, asked: str | None = None) -> str:
     """The chat reply for ``answer``, as HTML.
 
     An answer quotes its sentence with the exact span in ``<mark>`` and the numbered markers of
-    the cited passages that hold it, then names their source. An abstention says the answer was
-    not found in the documents and offers the closest passages. ``asked`` is the question as the
-    user typed it; when the question asked was rewritten (a follow-up), the reply shows how.
+    the cited passages that hold it, then names their source. An abstention with a ``closest``
+    candidate says no passage answers for certain and quotes that candidate the same way, with
+    the passage it comes from; one without says the answer was not found in the documents and
+    offers the closest passages. ``asked`` is the question as the user typed it; when the
+    question asked was rewritten (a follow-up), the reply shows how.
     """
     parts = []
     if asked is not None and asked.strip() != answer.question.strip():
         parts.append(f'<p class="qa-note">Follow-up, asked as: “{_inline(answer.question)}”</p>')
-    if answer.abstained or answer.text is None or answer.start is None:
-        parts.append(_format_abstention(answer))
+    if not answer.abstained and answer.text is not None and answer.start is not None:
+        parts.append(
+            _format_quote(answer.text, answer.start, answer.span, holders(answer), answer.score)
+        )
+    elif answer.closest is not None:
+        parts.append(_format_closest(answer.closest))
     else:
-        parts.append(_format_found(answer, answer.text, answer.start))
+        parts.append(_format_abstention(answer))
     return '<div class="qa-reply">' + "".join(parts) + "</div>"
 
 
-def _format_found(answer: Answer, text: str, start: int) -> str:
-    quote = highlight(text, start, None, answer.span).strip()
-    held = holders(answer)
+def _format_quote(
+    text: str,
+    start: int,
+    span: tuple[int, int] | None,
+    held: list[Passage],
+    score: float,
+    *,
+    classes: str = "qa-quote",
+) -> str:
+    """``text`` (at document offset ``start``) quoted with ``span`` marked and the markers of the
+    passages in ``held``, then the first one's source and ``score``."""
+    quote = highlight(text, start, None, span).strip()
     markers = "".join(f'<sup class="qa-cite">[{p.rank}]</sup>' for p in held)
-    out = f'<blockquote class="qa-quote">{quote}{markers}</blockquote>'
+    out = f'<blockquote class="{classes}">{quote}{markers}</blockquote>'
     label = ""
     if held:
         label = "".join(_marker(p.rank) for p in held) + " " + _source_label(held[0]) + " · "
-    out += f'<p class="qa-from">{label}<span class="qa-score">score {answer.score:.2f}</span></p>'
+    out += f'<p class="qa-from">{label}<span class="qa-score">score {score:.2f}</span></p>'
     return out
+
+
+def _format_closest(closest: Quote) -> str:
+    head = (
+        '<p class="qa-unsure"><strong>No passage answers this for certain.</strong> '
+        "The closest one says:</p>"
+    )
+    return head + _format_quote(
+        closest.text,
+        closest.start,
+        closest.span,
+        [closest.citation],
+        closest.score,
+        classes="qa-quote qa-closest",
+    )
 
 
 def _format_abstention(answer: Answer) -> str:

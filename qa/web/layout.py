@@ -48,7 +48,8 @@ mark.qa-span { background: #fde68a; color: inherit; padding: 0 .15rem; border-ra
 .qa-where, .qa-score, .qa-note, .qa-from, .qa-related-head {
   color: var(--body-text-color-subdued); font-size: .9em; }
 .qa-note { font-style: italic; }
-.qa-notfound strong { color: var(--body-text-color); }
+.qa-notfound strong, .qa-unsure strong { color: var(--body-text-color); }
+.qa-quote.qa-closest { border-left-style: dashed; }
 .qa-related { margin: .2rem 0 0 0; padding-left: 0; list-style: none; }
 .qa-related li { margin: .35rem 0; }
 .qa-snippet { color: var(--body-text-color-subdued); font-size: .92em; }
@@ -177,7 +178,7 @@ def _settings(gr: Any, index: Index) -> tuple[Any, Any, Any]:
         value=reader.threshold if reader is not None else 0.5,
         step=0.01,
         label="Abstention threshold",
-        info="Below this score the reply is 'Not found in the documents'.",
+        info="Below this score the reply gives no answer, only the closest sentence or passages.",
         elem_id="qa-min-score",
     )
     return k, mode, min_score
