@@ -272,6 +272,8 @@ def rows_arrays(rows: list[dict[str, Any]]) -> tuple[np.ndarray, np.ndarray, np.
 
 
 def main(argv: list[str] | None = None) -> None:
+    import random
+
     import qa
     from qa.decision import Decision
     from qa.reader import Reader
@@ -288,6 +290,9 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--install", type=Path, help="copy the shipped files to this folder")
     parser.add_argument("--precision", type=float, default=PRECISION)
+    parser.add_argument(
+        "--limit", type=int, default=None, help="ask at most this many questions a set (a trial)"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     logging.getLogger("bm25s").setLevel(logging.WARNING)
@@ -298,6 +303,9 @@ def main(argv: list[str] | None = None) -> None:
     tune = [a for a in dev if a["title"] in set(train_titles + calibration_titles)]
     calibration_articles = [a for a in tune if a["title"] in set(calibration_titles)]
     held_out = questions_of(calibration_articles)
+    if args.limit is not None:  # a trial: a seeded sample, answerable and not
+        held_out = random.Random(SEED).sample(held_out, min(len(held_out), args.limit))
+    per_kind = PIECES if args.limit is None else min(PIECES, args.limit)
 
     # 1. The window score (ranks spans), on the calibration questions' retrieved passages.
     config = write_config(args.model)  # the windowing, before any calibration
@@ -311,7 +319,7 @@ def main(argv: list[str] | None = None) -> None:
     # 2. The decision, on the same questions' best candidates plus one-sentence pieces.
     reader = Reader(args.model)
     rows = decision_rows(reader, retrieved(tune_index, held_out), "retrieved")
-    for kind, items in sentence_pieces(calibration_articles, SEED).items():
+    for kind, items in sentence_pieces(calibration_articles, SEED, per_kind).items():
         rows += decision_rows(reader, items, kind)
     decision = fit_decision(rows)
     fitted = Decision.from_config(decision)
@@ -332,6 +340,8 @@ def main(argv: list[str] | None = None) -> None:
     open_index.reader = reader
     test_articles = [a for a in dev if a["title"] in set(test_titles)]
     test = questions_of(test_articles)
+    if args.limit is not None:
+        test = random.Random(SEED).sample(test, min(len(test), args.limit))
     test_report = qa.evaluate(test, index=open_index, k=DEFAULT_K, squad_v2=True, min_score=0.0)
     default_report = qa.evaluate(
         Path(__file__).parents[1] / "questions" / "default.jsonl",
@@ -341,7 +351,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     test_pieces = [
         row
-        for kind, items in sentence_pieces(test_articles, SEED).items()
+        for kind, items in sentence_pieces(test_articles, SEED, per_kind).items()
         for row in decision_rows(reader, items, kind)
     ]
     summary = {
