@@ -68,7 +68,9 @@ def _number(text: str, start: int, end: int, low: int, high: int) -> tuple[int, 
 
 def _pairs(text: str, start: int, end: int, low: int, high: int) -> tuple[int, int]:
     """Brackets and quotes in the span are closed, or a stray one at an edge is dropped."""
-    for _ in range(4):  # each pass fixes one pair; a widened span may hold one more
+    for _ in range(
+        len(text) + 1
+    ):  # each pass fixes one pair or stray; a widened span may hold more
         opener, closer = _unmatched(text[start:end])
         if opener is None and closer is None:
             break

@@ -771,5 +771,10 @@ def split_scores(result: Any) -> tuple[Any, list[float]]:
         return [p[0] for p in parts], [score for p in parts for score in p[1]]
     if isinstance(result, qa.Answer):
         citations, scores = split_scores(result.citations)
-        return replace(result, score=0.0, citations=citations), [result.score, *scores]
+        closest, more = split_scores(result.closest) if result.closest else (None, [])
+        unscored = replace(result, score=0.0, citations=citations, closest=closest)
+        return unscored, [result.score, *scores, *more]
+    if isinstance(result, qa.Quote):
+        (citation,), scores = split_scores([result.citation])
+        return replace(result, score=0.0, citation=citation), [result.score, *scores]
     return replace(result, score=0.0), [result.score]
