@@ -36,8 +36,15 @@ def whole_span(
     start, end = max(start, low), min(end, high)
     if start >= end:
         return start, end
+    start, end = _trim(text, start, end)
+    if start >= end:
+        return start, end
     start, end = _number(text, start, end, low, high)
     start, end = _pairs(text, start, end, low, high)
+    return _trim(text, start, end)
+
+
+def _trim(text: str, start: int, end: int) -> tuple[int, int]:
     while end > start and (text[end - 1].isspace() or text[end - 1] in _TRAILING):
         end -= 1
     while start < end and text[start].isspace():
@@ -68,30 +75,31 @@ def _number(text: str, start: int, end: int, low: int, high: int) -> tuple[int, 
 
 def _pairs(text: str, start: int, end: int, low: int, high: int) -> tuple[int, int]:
     """Brackets and quotes in the span are closed, or a stray one at an edge is dropped."""
-    for _ in range(
-        len(text) + 1
-    ):  # each pass fixes one pair or stray; a widened span may hold more
+    for _ in range(2):  # widen to close a pair (a wider span may hold one more)
         opener, closer = _unmatched(text[start:end])
-        if opener is None and closer is None:
-            break
-        if opener is not None:
-            if opener == 0:
-                start += 1  # a stray opener at the start
-            else:
-                found = _find_closer(text, start + opener, high)
-                # No closer in the sentence: end before the opener.
-                end = start + opener if found is None else found + 1
+        if opener is not None and opener > 0:
+            found = _find_closer(text, start + opener, high)
+            if found is None:
+                break
+            end = found + 1
+        elif closer is not None and start + closer < end - 1:
+            found = _find_opener(text, start + closer, low)
+            if found is None:
+                break
+            start = found
         else:
-            assert closer is not None
-            if start + closer == end - 1:
-                end -= 1  # a stray closer at the end
-            else:
-                found = _find_opener(text, start + closer, low)
-                start = start + closer + 1 if found is None else found
-        while end > start and text[end - 1].isspace():
+            break
+    while start < end:  # then only narrow, until nothing is left open
+        opener, closer = _unmatched(text[start:end])
+        if opener is not None:
+            start, end = (start + 1, end) if opener == 0 else (start, start + opener)
+        elif closer is not None and start + closer == end - 1:
             end -= 1
-        while start < end and text[start].isspace():
-            start += 1
+        elif closer is not None:
+            start += closer + 1
+        else:
+            break
+        start, end = _trim(text, start, end)
     return start, end
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from qa.spans import whole_span
@@ -63,6 +63,7 @@ def test_never_leaves_the_sentence() -> None:
     assert widened(text, "Second)", low, len(text)) == "Second"
 
 
+@settings(max_examples=1000)
 @given(st.text(alphabet="ab1.,()[]“”\"' $RM%", max_size=40), st.data())
 def test_stays_within_bounds_and_is_already_whole(text: str, data: st.DataObject) -> None:
     start = data.draw(st.integers(0, len(text)))
