@@ -13,8 +13,6 @@ from qa.errors import QAError
 from qa.retrieval import DEFAULT_K, MODES
 from qa.types import Answer
 
-#: What ``qa ask`` prints for an abstention with a closest candidate, before its sentence.
-UNSURE = "No passage answers this for certain. The closest one says:"
 #: What ``qa ask`` prints for an abstention without one, before the citations.
 NOT_FOUND = "Not found in the documents. Possibly related:"
 
@@ -144,13 +142,16 @@ def _ask(args: argparse.Namespace) -> int:
 
 
 def answer_text(answer: Answer) -> str:
-    """An Answer as ``qa ask`` prints it: the sentence (for an abstention, ``UNSURE`` and the
-    closest candidate's sentence, or ``NOT_FOUND`` when there was none), a blank line, then one
+    """An Answer as ``qa ask`` prints it: the sentence (for an abstention, the chat's words for an
+    unsure answer, ``qa.web.format.UNSURE`` and ``CLOSEST_SAYS``, and the closest candidate's
+    sentence, or ``NOT_FOUND`` when there was none), a blank line, then one
     line per citation: ``[rank] title, section, page, chars start-end``."""
     if not answer.abstained and answer.text is not None:
         lines = [answer.text]
     elif answer.closest is not None:
-        lines = [UNSURE, answer.closest.text]
+        from qa.web.format import CLOSEST_SAYS, UNSURE
+
+        lines = [f"{UNSURE} {CLOSEST_SAYS}", answer.closest.text]
     else:
         lines = [NOT_FOUND]
     lines.append("")

@@ -42,7 +42,8 @@ class Reading:
 
     ``score`` is the calibrated probability that the answer is right; ``answer_logit`` is the
     answer head's logit for "the window holds an answer"; ``span_probability`` is the start x end
-    probability of this span within its window. ``score`` is the sigmoid of a weighted sum of
+    probability of this span within its window; ``span_logit`` its raw start + end logit (the
+    decision's feature, ``qa.decision``). ``score`` is the sigmoid of a weighted sum of
     ``answer_logit`` and ``log(span_probability)``, with the weights fitted when the reader was
     calibrated.
     """
@@ -53,7 +54,7 @@ class Reading:
     score: float
     answer_logit: float
     span_probability: float
-    span_logit: float = 0.0
+    span_logit: float
 
 
 def get_reader(path: Path | str | None = None) -> Reader:

@@ -268,14 +268,6 @@ def tradeoff(
     return table
 
 
-def rows_arrays(rows: list[dict[str, Any]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    return (
-        np.array([r["score"] for r in rows]),
-        np.array([r["right"] for r in rows], dtype=bool),
-        np.array([r["answerable"] for r in rows], dtype=bool),
-    )
-
-
 def main(argv: list[str] | None = None) -> None:
     import random
 
@@ -330,7 +322,8 @@ def main(argv: list[str] | None = None) -> None:
     fitted = Decision.from_config(decision)
     for row in rows:
         row["score"] = fitted.probability(row["features"])
-    scores, right, _ = rows_arrays(rows)
+    scores = np.array([row["score"] for row in rows])
+    right = np.array([row["right"] for row in rows], dtype=bool)
     if args.precision is None:
         kept = np.array([r["score"] for r in rows if r["kind"] == "retrieved" and r["right"]])
         threshold = round(float(np.quantile(kept, 1 - KEEP_RIGHT)), 3)

@@ -23,6 +23,9 @@ from collections.abc import Callable
 
 from qa.types import Answer, Passage, Quote
 
+#: What an abstention with a closest candidate says before quoting it (the chat and ``qa ask``).
+UNSURE = "No passage answers this for certain."
+CLOSEST_SAYS = "The closest one says:"
 #: How many closest passages an abstention reply lists as possibly related.
 RELATED_IN_REPLY = 3
 #: Passages shown in an abstention reply are cut to about this many characters.
@@ -180,10 +183,7 @@ def _format_quote(
 
 
 def _format_closest(closest: Quote) -> str:
-    head = (
-        '<p class="qa-unsure"><strong>No passage answers this for certain.</strong> '
-        "The closest one says:</p>"
-    )
+    head = f'<p class="qa-unsure"><strong>{UNSURE}</strong> {CLOSEST_SAYS}</p>'
     return head + _format_quote(
         closest.text,
         closest.start,
