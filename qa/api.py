@@ -11,9 +11,10 @@ from typing import TYPE_CHECKING, Any
 from qa import store
 from qa.answer import DEFAULT_READER, ReaderLike, answer
 from qa.errors import IndexMismatchError, IndexNotFoundError
+from qa.filters import Where
 from qa.index import Index
 from qa.retrieval import DEFAULT_K
-from qa.types import Answer, Passage
+from qa.types import Answer, Passages
 
 if TYPE_CHECKING:
     from qa.build import StoreChoice
@@ -202,10 +203,17 @@ def _package_version() -> str | None:
 
 
 def retrieve(
-    question: str, k: int = DEFAULT_K, *, index: Index | None = None, mode: str | None = None
-) -> list[Passage]:
-    """The ``k`` passages that best match ``question``, best first."""
-    return (index or load_index()).retrieve(question, k, mode=mode)
+    question: str,
+    k: int = DEFAULT_K,
+    *,
+    index: Index | None = None,
+    mode: str | None = None,
+    where: Where | None = None,
+) -> Passages:
+    """The ``k`` passages that best match ``question``, best first, from the documents
+    ``where`` matches (``{"title": "Report"}``, ``{"path": ["a.md", "b.md"]}``; see
+    ``Index.retrieve``)."""
+    return (index or load_index()).retrieve(question, k, mode=mode, where=where)
 
 
 def ask(
@@ -216,11 +224,12 @@ def ask(
     mode: str | None = None,
     min_score: float | None = None,
     reader: ReaderLike = DEFAULT_READER,
+    where: Where | None = None,
 ) -> Answer:
     """The answer to ``question``: a verbatim sentence with its citations, or an abstention.
 
-    ``answer(question, retrieve(question, k))``; ``reader`` and ``min_score`` go to
-    ``qa.answer`` (a reader folder of your own, or None for no reader).
+    ``answer(question, retrieve(question, k, where=where))``; ``reader`` and ``min_score`` go
+    to ``qa.answer`` (a reader folder of your own, or None for no reader).
     """
-    passages = (index or load_index()).retrieve(question, k, mode=mode)
+    passages = (index or load_index()).retrieve(question, k, mode=mode, where=where)
     return answer(question, passages, reader=reader, min_score=min_score)

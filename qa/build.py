@@ -16,8 +16,8 @@ from qa import store as folder_store
 from qa.chunking import CHUNK_TOKENS, OVERLAP_SENTENCES, SPLITTER, chunk_document
 from qa.corpus import read_corpus
 from qa.embedding import DEFAULT_MODEL, Encoder, get_encoder
-from qa.errors import QAError
-from qa.manifest import Counts, Embedded, Manifest, ModelInfo, StoreInfo
+from qa.errors import EmptyCorpusError, IndexNotFoundError, QAError
+from qa.manifest import Counts, Edits, Embedded, Manifest, ModelInfo, StoreInfo
 from qa.retrieval import BM25_PARAMS, KEYWORD_TERMS, FaissSearch, bm25_tokenizer
 from qa.types import Document
 
@@ -67,9 +67,14 @@ def build(
     if store is not None and store not in STORES:
         raise ValueError(f"store must be one of {', '.join(STORES)}; got {store!r}")
     with folder_store.build_lock(index_dir):
+        documents, hashes = read_corpus(corpus_dir)
+        documents, edits = _with_edits(documents, index_dir)
         return _build(
+            documents,
+            hashes,
             corpus_dir,
             index_dir,
+            edits=edits,
             model=model or DEFAULT_MODEL,
             show_progress=show_progress,
             chunk_tokens=chunk_tokens,
@@ -77,6 +82,90 @@ def build(
             target=_target(index_dir, store, uri, collection),
             ray=ray,
         )
+
+
+def update(
+    index_dir: Path,
+    *,
+    add: Sequence[Document] = (),
+    remove: Sequence[str] = (),
+    show_progress: bool | None = None,
+) -> Path | None:
+    """Add (or replace, by id) ``add`` and remove the ids in ``remove`` in the index in
+    ``index_dir``, as a new generation: only the added documents are split and embedded.
+
+    The manifest records the edits (``Manifest.edits``) and keeps the corpus hashes, so the
+    index stays up to date with its corpus and later builds of the corpus keep the edits.
+    Returns the new generation folder, or None when nothing changes. Raises ``KeyError`` for an
+    id to remove that the index lacks, before changing anything.
+    """
+    with folder_store.build_lock(index_dir):
+        manifest = folder_store.read_manifest(index_dir)
+        if manifest is None:
+            raise IndexNotFoundError(
+                f"No index in {index_dir} to add to; build one with 'qa build' first."
+            )
+        current = folder_store.read_documents(index_dir)
+        known = {d.id: d for d in current}
+        missing = [i for i in remove if i not in known]
+        if missing:
+            raise KeyError(
+                f"No document {', '.join(map(repr, missing))} in the index in {index_dir}; "
+                "see Index.documents for the ids"
+            )
+        added = {d.id: d for d in add}
+        if len(added) < len(add):
+            raise ValueError("Two documents to add have the same id; give each its own")
+        if not remove and all(known.get(i) == d for i, d in added.items()):
+            return None
+        edits = manifest.edits.changed(added=list(added), removed=remove)
+        documents = _compose([d for d in current if d.id not in added], {**known, **added}, edits)
+        return _build(
+            documents,
+            manifest.corpus_files,
+            Path(manifest.corpus),
+            index_dir,
+            edits=edits,
+            model=manifest.model.name,
+            show_progress=show_progress,
+            chunk_tokens=int(manifest.chunking["chunk_tokens"]),
+            incremental=True,
+            target=manifest.store,
+            ray=False,
+        )
+
+
+def _with_edits(documents: list[Document], index_dir: Path) -> tuple[list[Document], Edits]:
+    """The corpus's ``documents`` with the edits of the index in ``index_dir`` applied."""
+    try:
+        manifest = folder_store.read_manifest(index_dir)
+        edits = manifest.edits if manifest is not None else Edits()
+        previous = folder_store.read_documents(index_dir) if edits.added else []
+    except QAError as error:
+        if not isinstance(error, IndexNotFoundError):
+            logger.warning("Not keeping documents added from Python to %s: %s", index_dir, error)
+        return documents, Edits()
+    if not edits.added and not edits.removed:
+        return documents, edits
+    from_corpus = {d.id for d in documents}
+    kept = {d.id: d for d in previous if d.id in edits.added and d.id not in from_corpus}
+    edits = Edits(tuple(i for i in edits.added if i in kept), edits.removed)
+    logger.info(
+        "Keeping %s added and leaving out %s removed from Python",
+        _count(len(edits.added), "document"),
+        _count(len(edits.removed), "document"),
+    )
+    return _compose(documents, kept, edits), edits
+
+
+def _compose(base: list[Document], added: dict[str, Document], edits: Edits) -> list[Document]:
+    """``base`` without the removed and added ids, then the added documents in edit order."""
+    dropped = set(edits.removed) | set(edits.added)
+    return [d for d in base if d.id not in dropped] + [added[i] for i in edits.added if i in added]
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def _target(
@@ -99,9 +188,12 @@ def _target(
 
 
 def _build(
+    documents: list[Document],
+    hashes: dict[str, str],
     corpus_dir: Path,
     index_dir: Path,
     *,
+    edits: Edits,
     model: str,
     show_progress: bool | None,
     chunk_tokens: int,
@@ -109,8 +201,14 @@ def _build(
     target: StoreInfo,
     ray: bool | str,
 ) -> Path:
+    """Index ``documents`` (read from ``corpus_dir`` with these file ``hashes``, then ``edits``)
+    into a new generation of ``index_dir``."""
+    if not documents:
+        raise EmptyCorpusError(
+            f"No document left to index in {index_dir}: the corpus {corpus_dir} gives none, or "
+            "all were removed; add documents (Index.add, or files in the corpus folder)."
+        )
     started = time.time()
-    documents, hashes = read_corpus(corpus_dir)
     encoder = get_encoder(model)
     chunking = chunking_params(encoder.window, chunk_tokens)
     previous = _reusable(index_dir, encoder, chunking, target) if incremental else None
@@ -147,7 +245,13 @@ def _build(
         keys = search = milvus_build.chunk_keys(documents, chunk_table, texts)
         fresh = ~collection.contains(keys)
         if fresh.any():
-            collection.upsert(keys[fresh], [texts[i] for i in np.flatnonzero(fresh)], embed(fresh))
+            rows = np.flatnonzero(fresh)
+            collection.upsert(
+                keys[fresh],
+                [documents[chunk_table[i, 0]].id for i in rows],
+                [texts[i] for i in rows],
+                embed(fresh),
+            )
         store_params = collection.params
         bm25 = {
             "k1": milvus_build.BM25["bm25_k1"],
@@ -175,6 +279,7 @@ def _build(
             on="ray" if ray else "local",
         ),
         versions={name: _version(name) for name in VERSIONED[target.kind]},
+        edits=edits,
     )
     folder = folder_store.save(index_dir, manifest, documents, chunk_table, search)
     if target.kind == "milvus":

@@ -10,7 +10,7 @@ import hashlib
 import json
 import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -220,31 +220,116 @@ def _read_jsonl(data: bytes, source: str) -> Iterator[Document]:
         if not line.strip():
             continue
         try:
-            record = scrub_surrogates(json.loads(line))
-            body = record["text"]
-            if not isinstance(body, str):
-                raise TypeError("'text' must be a string")
-            metadata = record.get("metadata") or {}
-            if not isinstance(metadata, dict):
-                raise TypeError("'metadata' must be an object")
+            document = record_document(json.loads(line), f"{source}:{number}")
         except (ValueError, KeyError, TypeError) as error:
             logger.warning(
                 "Skipping %s line %d: %s: %s", source, number, type(error).__name__, error
             )
             continue
-        body = _normalise_newlines(body)
-        if not body.strip():
-            logger.warning("Skipping %s line %d: no text in it", source, number)
-            continue
-        doc_id = str(record.get("id") or f"{source}:{number}")
-        yield Document(
-            id=doc_id,
-            title=str(record.get("title") or doc_id),
-            text=body,
-            metadata=metadata,
-            source=f"{source}:{number}",
-            sections=find_headings(body),
-        )
+        yield document
+
+
+def record_document(record: Any, source: str) -> Document:
+    """A corpus JSONL record (``text``; optional ``id``, ``title``, ``metadata``) as a Document.
+
+    Without an ``id`` the record is named by ``source`` (``file.jsonl:line``). Raises
+    ``KeyError``, ``TypeError`` or ``ValueError`` saying what is wrong with it.
+    """
+    record = scrub_surrogates(record)
+    if not isinstance(record, dict):
+        raise TypeError("a record must be a JSON object with a 'text' string")
+    body = record["text"]
+    if not isinstance(body, str):
+        raise TypeError("'text' must be a string")
+    metadata = record.get("metadata") or {}
+    if not isinstance(metadata, dict):
+        raise TypeError("'metadata' must be an object")
+    body = _normalise_newlines(body)
+    if not body.strip():
+        raise ValueError("no text in it")
+    doc_id = str(record.get("id") or source)
+    return Document(
+        id=doc_id,
+        title=str(record.get("title") or doc_id),
+        text=body,
+        metadata=metadata,
+        source=source,
+        sections=find_headings(body),
+    )
+
+
+def to_documents(items: Iterable[Any], corpus_dir: Path | None = None) -> list[Document]:
+    """Documents given from Python, as ``qa.Index.add`` takes them.
+
+    - a ``pathlib.Path`` (or a one-line string naming a file that exists): the file, read as
+      the corpus reads it; its id is its path relative to ``corpus_dir`` when it lies inside,
+      else its file name;
+    - a dict: a record of the corpus JSONL format (``text``; optional ``id``, ``title``,
+      ``metadata``); without an id, it is named by a hash of its text;
+    - any other string: the text of a document, named by a hash of the text.
+
+    Raises ``ValueError`` for an item it cannot read, naming it; a file that gives no document
+    is an error here, not a warning.
+    """
+    documents: list[Document] = []
+    for item in items:
+        if isinstance(item, str) and "\n" not in item and _is_file(item):
+            item = Path(item)
+        if isinstance(item, Path):
+            documents.extend(_file_documents(item, corpus_dir))
+        elif isinstance(item, dict):
+            name = f"python:{_text_hash(str(item.get('text', '')))}"
+            try:
+                documents.append(record_document(item, name))
+            except (KeyError, TypeError, ValueError) as error:
+                raise ValueError(f"Cannot add the record {_clip(item)}: {error}") from error
+        elif isinstance(item, str):
+            if not item.strip():
+                raise ValueError("Cannot add an empty text: a document needs words")
+            text = _normalise_newlines(item)
+            name = f"python:{_text_hash(text)}"
+            title = _first_line_title(text)
+            documents.append(
+                Document(id=name, title=title or name, text=text, sections=find_headings(text))
+            )
+        else:
+            raise TypeError(
+                f"Cannot add {type(item).__name__} {_clip(item)}: give a pathlib.Path, a "
+                "string of text or a dict in the corpus JSONL format"
+            )
+    return documents
+
+
+def _file_documents(path: Path, corpus_dir: Path | None) -> list[Document]:
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise ValueError(f"Cannot add {path}: {error}") from error
+    if path.suffix.lower() not in FORMATS:
+        raise ValueError(f"Cannot add {path}: unsupported format (reads {', '.join(FORMATS)})")
+    source = path.name
+    if corpus_dir is not None and path.resolve().is_relative_to(corpus_dir.resolve()):
+        source = path.resolve().relative_to(corpus_dir.resolve()).as_posix()
+    documents = parse_file(data, source)
+    if not documents:
+        raise ValueError(f"Cannot add {path}: no readable document in it (see the log)")
+    return documents
+
+
+def _is_file(text: str) -> bool:
+    try:
+        return len(text) < 4096 and Path(text).is_file()
+    except (OSError, ValueError):
+        return False
+
+
+def _text_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:12]
+
+
+def _clip(value: Any, limit: int = 60) -> str:
+    shown = repr(value)
+    return shown if len(shown) <= limit else shown[: limit - 1] + "…"
 
 
 def scrub_surrogates(value: Any) -> Any:

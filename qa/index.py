@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from qa import passages, retrieval, store
+from qa import filters, passages, retrieval, store
 from qa.answer import DEFAULT_READER, ReaderLike, answer, clean_question
 from qa.embedding import Encoder, get_encoder
+from qa.filters import Where
 from qa.manifest import Manifest
 from qa.retrieval import DEFAULT_K
-from qa.types import Answer, Document, Passage
+from qa.types import Answer, Document, Passage, Passages
 
 logger = logging.getLogger(__name__)
 
@@ -30,18 +32,43 @@ class Index:
     reader: ReaderLike = DEFAULT_READER
 
     def __init__(self, stored: store.Stored, encoder: Encoder | None = None) -> None:
-        self.path: Path = stored.path.parent
-        #: The live generation folder this index was loaded from.
-        self.generation: Path = stored.path
-        #: What the build made (``qa.manifest.Manifest``; also a read-only mapping of its JSON).
-        self.manifest: Manifest = stored.manifest
-        self.documents: list[Document] = stored.documents
-        #: int64 (n, 3): each chunk's document row, start and end.
-        self.chunks: np.ndarray = stored.chunks
-        #: The store's search (``qa.retrieval.FaissSearch`` or ``qa.milvus.MilvusSearch``).
-        self.search: retrieval.ChunkSearch = stored.search
-        self._by_id = {document.id: row for row, document in enumerate(self.documents)}
         self._encoder = encoder
+        self._state(stored)
+
+    def _state(self, stored: store.Stored) -> None:
+        """Point this index at ``stored``: one assignment, so a query in another thread sees
+        the old generation or the new one, never a mix."""
+        by_id = {document.id: row for row, document in enumerate(stored.documents)}
+        self._stored, self._by_id = stored, by_id
+
+    @property
+    def path(self) -> Path:
+        """The index folder."""
+        return self._stored.path.parent
+
+    @property
+    def generation(self) -> Path:
+        """The live generation folder this index was loaded from."""
+        return self._stored.path
+
+    @property
+    def manifest(self) -> Manifest:
+        """What the build made (``qa.manifest.Manifest``; also a read-only mapping of its JSON)."""
+        return self._stored.manifest
+
+    @property
+    def documents(self) -> list[Document]:
+        return self._stored.documents
+
+    @property
+    def chunks(self) -> np.ndarray:
+        """int64 (n, 3): each chunk's document row, start and end."""
+        return self._stored.chunks
+
+    @property
+    def search(self) -> retrieval.ChunkSearch:
+        """The store's search (``qa.retrieval.FaissSearch`` or ``qa.milvus.MilvusSearch``)."""
+        return self._stored.search
 
     @classmethod
     def load(cls, index_dir: Path | str) -> Index:
@@ -81,19 +108,41 @@ class Index:
     # -- retrieval ---------------------------------------------------------------------------
 
     def retrieve(
-        self, question: str, k: int = DEFAULT_K, *, mode: str | None = None
-    ) -> list[Passage]:
-        """The ``k`` best passages for ``question``, best first."""
-        return self.retrieve_many([question], k, mode=mode)[0]
+        self,
+        question: str,
+        k: int = DEFAULT_K,
+        *,
+        mode: str | None = None,
+        where: Where | None = None,
+    ) -> Passages:
+        """The ``k`` best passages for ``question``, best first (a list that displays itself
+        in Jupyter and has ``to_dataframe()``).
+
+        ``where`` keeps only the documents it matches: ``{"field": value}`` (equal) or
+        ``{"field": [a, b]}`` (one of), on ``id``, ``title``, ``path`` or a metadata field
+        (see ``qa.filters``). The filter applies before ranking: ``k`` passages come back when
+        the matching documents hold them.
+        """
+        return self.retrieve_many([question], k, mode=mode, where=where)[0]
 
     def retrieve_many(
-        self, questions: Sequence[str], k: int = DEFAULT_K, *, mode: str | None = None
-    ) -> list[list[Passage]]:
+        self,
+        questions: Sequence[str],
+        k: int = DEFAULT_K,
+        *,
+        mode: str | None = None,
+        where: Where | None = None,
+    ) -> list[Passages]:
         """``retrieve`` for many questions, with one batched encode."""
-        return self._search(questions, k, mode)[0]
+        return [Passages(found) for found in self._search(questions, k, mode, where)[0]]
+
+    def fields(self) -> list[str]:
+        """The fields ``where`` may name: ``id``, ``doc_id``, ``title``, ``path``, then every
+        metadata key of the documents."""
+        return filters.known_fields(self.documents)
 
     def _search(
-        self, questions: Sequence[str], k: int, mode: str | None
+        self, questions: Sequence[str], k: int, mode: str | None, where: Where | None
     ) -> tuple[list[list[Passage]], list[str]]:
         """The ``k`` passages of each question, and the questions as cleaned."""
         if isinstance(questions, str):
@@ -101,10 +150,14 @@ class Index:
         if not isinstance(k, int) or isinstance(k, bool) or k <= 0:
             raise ValueError(f"k must be a whole number of 1 or more, got {k!r}")
         mode = retrieval.check_mode(mode)
+        stored = self._stored
+        allowed = None
+        if where is not None:
+            allowed = filters.compile_filter(where, stored.documents, stored.chunks)
         questions = [clean_question(q) for q in questions]
         vectors = self.encoder.encode(questions)
         found = passages.search(
-            self.search, self.chunks, self.documents, questions, vectors, k, mode
+            stored.search, stored.chunks, stored.documents, questions, vectors, k, mode, allowed
         )
         return found, questions
 
@@ -123,10 +176,12 @@ class Index:
         *,
         mode: str | None = None,
         min_score: float | None = None,
+        where: Where | None = None,
     ) -> Answer:
-        """``answer(question, self.retrieve(question, k))``: the reader's answer from the ``k``
-        best passages, or an abstention below ``min_score`` (default: the reader's threshold)."""
-        return self.ask_many([question], k, mode=mode, min_score=min_score)[0]
+        """``answer(question, self.retrieve(question, k, where=where))``: the reader's answer
+        from the ``k`` best passages, or an abstention below ``min_score`` (default: the
+        reader's threshold)."""
+        return self.ask_many([question], k, mode=mode, min_score=min_score, where=where)[0]
 
     def ask_many(
         self,
@@ -135,10 +190,47 @@ class Index:
         *,
         mode: str | None = None,
         min_score: float | None = None,
+        where: Where | None = None,
     ) -> list[Answer]:
         """``ask`` for many questions, with one batched retrieval."""
-        found, questions = self._search(questions, k, mode)
+        found, questions = self._search(questions, k, mode, where)
         return [
             answer(question, taken, reader=self.reader, min_score=min_score)
             for question, taken in zip(questions, found)
         ]
+
+    # -- documents ---------------------------------------------------------------------------
+
+    def add(self, documents: Iterable[Any], *, show_progress: bool | None = None) -> Index:
+        """Add documents to the index (a document with an id it has replaces it), and return it.
+
+        Give ``pathlib.Path`` files, strings of text, or dicts in the corpus JSONL format
+        (``text``; optional ``id``, ``title``, ``metadata``); see ``qa.corpus.to_documents``.
+        Only the new and changed documents are split and embedded. The change is atomic: a new
+        generation of the index folder goes live whole, or not at all; this object, and every
+        later load, sees it. The manifest records it, so the index stays up to date with its
+        corpus, and builds of the corpus keep it (a corpus file of the same id wins).
+        """
+        from qa.build import update
+        from qa.corpus import to_documents
+
+        if isinstance(documents, (str, dict, Path)):
+            documents = [documents]
+        given = to_documents(documents, Path(self.manifest.corpus))
+        if update(self.path, add=given, show_progress=show_progress) is not None:
+            self._reload()
+        return self
+
+    def remove(self, ids: Iterable[str] | str) -> Index:
+        """Remove the documents with these ids from the index (atomically, as ``add``), and
+        return it. Builds of the corpus keep them out until they are added again. Raises
+        ``KeyError`` for an id the index lacks, before changing anything."""
+        from qa.build import update
+
+        chosen = [ids] if isinstance(ids, str) else list(ids)
+        if update(self.path, remove=chosen) is not None:
+            self._reload()
+        return self
+
+    def _reload(self) -> None:
+        self._state(store.load(self.path))

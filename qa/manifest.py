@@ -8,7 +8,7 @@ checking the schema version. A ``Manifest`` is also a read-only mapping of that 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -57,9 +57,33 @@ class Embedded:
     on: str = "local"
 
 
+@dataclass(frozen=True)
+class Edits:
+    """Documents added and removed from Python (``qa.Index.add`` / ``remove``), by id.
+
+    A build of the corpus keeps them: it leaves the removed ids out and keeps the added
+    documents, except where a corpus file now gives a document of the same id (the file wins).
+    """
+
+    added: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+
+    def changed(self, added: Sequence[str] = (), removed: Sequence[str] = ()) -> Edits:
+        """These edits, then ``added`` added and ``removed`` removed."""
+        gone, new = set(removed), set(added)
+        return Edits(
+            added=tuple(dict.fromkeys(i for i in (*self.added, *added) if i not in gone)),
+            removed=tuple(dict.fromkeys(i for i in (*self.removed, *removed) if i not in new)),
+        )
+
+    def to_dict(self) -> dict[str, list[str]]:
+        return {"added": list(self.added), "removed": list(self.removed)}
+
+
 @dataclass(frozen=True, eq=False)  # equality is the mapping's: the same JSON
 class Manifest(Mapping[str, Any]):
-    """What a build made: versions, corpus hashes, model, chunking, store, counts, files."""
+    """What a build made: versions, corpus hashes, model, chunking, store, counts, files, and
+    the documents added or removed from Python since."""
 
     qa_version: str | None
     built_at: str
@@ -78,6 +102,8 @@ class Manifest(Mapping[str, Any]):
     #: Every file of the generation folder: {path: {bytes, sha256}}; set when it is written.
     files: dict[str, dict[str, Any]] = field(default_factory=dict)
     format_version: int = SCHEMA_VERSION
+    #: Documents added and removed from Python since the corpus was read.
+    edits: Edits = Edits()
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON of ``manifest.json``."""
@@ -96,6 +122,7 @@ class Manifest(Mapping[str, Any]):
             "counts": vars(self.counts),
             "embedded": vars(self.embedded),
             "versions": self.versions,
+            "edits": self.edits.to_dict(),
         }
         if self.files:
             data["files"] = self.files
@@ -124,6 +151,7 @@ class Manifest(Mapping[str, Any]):
             versions=dict(data.get("versions", {})),
             files=dict(data.get("files", {})),
             format_version=int(data["format_version"]),
+            edits=Edits(**{k: tuple(v) for k, v in data.get("edits", {}).items()}),
         )
 
     def with_files(self, files: dict[str, dict[str, Any]]) -> Manifest:

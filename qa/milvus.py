@@ -5,7 +5,8 @@ a Milvus Lite file, ``milvus.db``, inside the index folder; with ``http://host:1
 Milvus server or cluster, through the same client API. A token comes from ``MILVUS_TOKEN``,
 never from the manifest or the logs.
 
-The collection holds one row per chunk: its key (primary), its text, its keyword terms, its
+The collection holds one row per chunk: its key (primary), its document's id (what a metadata
+filter selects on: ``where=`` becomes ``doc in [...]``), its text, its keyword terms, its
 vector, and the sparse BM25 vector Milvus's own BM25 function makes from the terms. The terms
 are the text as qa's keyword search reads it (``qa.retrieval.keyword_terms``: lower case, stop
 words out, stemmed), and a question is searched by its terms too, so Milvus scores the words
@@ -21,6 +22,7 @@ loadable, and as it was. This module connects and searches.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import re
@@ -41,6 +43,7 @@ from qa.errors import (
     QAError,
     StoreUnavailableError,
 )
+from qa.filters import Allowed
 from qa.manifest import ModelInfo, StoreInfo
 from qa.retrieval import Hits, keyword_terms
 
@@ -52,6 +55,7 @@ TOKEN_ENV = "MILVUS_TOKEN"
 TIMEOUT_SECONDS = 10.0
 HNSW_EF = 128  # the HNSW search breadth, as the FAISS store's efSearch
 MAX_TOP_K = 16_384  # Milvus's limit on a search's top k
+DOC_FIELD = "doc"  # each row's document id
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,254}")
 _REMOTE = ("http://", "https://", "tcp://", "grpc://", "unix:")
 
@@ -94,14 +98,16 @@ def open_search(
                 f"Milvus at {target.uri} has no collection {name!r}, which the index in "
                 f"{index_dir} names; rebuild with 'qa build --index {index_dir} --store milvus'."
             )
-        check_model(client, name, str(target.uri), model.name, model.dimension)
+        fields = check_model(client, name, str(target.uri), model.name, model.dimension)
         client.load_collection(name)
         rows = int(client.get_collection_stats(name).get("row_count", 0))
     except QAError:
         raise
     except Exception as error:
         raise_store_error(error, uri)
-    return MilvusSearch(client, name, keys, extra=max(0, rows - len(keys)))
+    return MilvusSearch(
+        client, name, keys, extra=max(0, rows - len(keys)), filterable=DOC_FIELD in fields
+    )
 
 
 @dataclass
@@ -113,6 +119,8 @@ class MilvusSearch:
     keys: np.ndarray
     #: Rows in the collection that this generation does not use (a newer or failed build's).
     extra: int = 0
+    #: Whether the rows carry their document id (collections built before filters do not).
+    filterable: bool = True
     _order: np.ndarray = field(init=False, repr=False)
     _sorted: np.ndarray = field(init=False, repr=False)
 
@@ -120,23 +128,35 @@ class MilvusSearch:
         self._order = np.argsort(self.keys, kind="stable")
         self._sorted = self.keys[self._order]
 
-    def dense(self, vectors: np.ndarray, k: int) -> list[Hits]:
+    def dense(self, vectors: np.ndarray, k: int, allowed: Allowed | None = None) -> list[Hits]:
         params = {"metric_type": "IP", "params": {"ef": max(HNSW_EF, k + self.extra)}}
         data = [v.tolist() for v in np.asarray(vectors, dtype=np.float32)]
-        return self._search(data, "vector", params, k)
+        return self._search(data, "vector", params, k, allowed)
 
-    def keyword(self, questions: Sequence[str], k: int) -> list[Hits]:
+    def keyword(
+        self, questions: Sequence[str], k: int, allowed: Allowed | None = None
+    ) -> list[Hits]:
         terms = keyword_terms(questions)
         asked = [i for i, words in enumerate(terms) if words]  # a question of stop words only
-        found = self._search([terms[i] for i in asked], "sparse", {"metric_type": "BM25"}, k)
+        found = self._search(
+            [terms[i] for i in asked], "sparse", {"metric_type": "BM25"}, k, allowed
+        )
         hits: list[Hits] = [[] for _ in questions]
         for i, question_hits in zip(asked, found):
             hits[i] = question_hits
         return hits
 
-    def _search(self, data: list[Any], field: str, params: dict[str, Any], k: int) -> list[Hits]:
-        limit = min(k + self.extra, len(self.keys) + self.extra, MAX_TOP_K)
-        if limit <= 0 or not data:
+    def _search(
+        self,
+        data: list[Any],
+        field: str,
+        params: dict[str, Any],
+        k: int,
+        allowed: Allowed | None,
+    ) -> list[Hits]:
+        rows = len(self.keys) if allowed is None else allowed.count
+        limit = min(k + self.extra, rows + self.extra, MAX_TOP_K)
+        if limit <= 0 or not data or rows == 0:
             return [[] for _ in data]
         found = self.client.search(
             self.name,
@@ -145,8 +165,21 @@ class MilvusSearch:
             limit=limit,
             output_fields=["key"],
             search_params=params,
+            filter=self._expression(allowed),
         )
         return [self._rows(hits, k) for hits in found]
+
+    def _expression(self, allowed: Allowed | None) -> str:
+        """Milvus's filter expression for ``allowed``: ``doc in [...]``, or "" for no filter."""
+        if allowed is None:
+            return ""
+        if not self.filterable:
+            raise IndexMismatchError(
+                f"The Milvus collection {self.name!r} was built by an earlier version of qa, "
+                "without document ids, so it cannot filter; rebuild it into a new collection "
+                "('qa build --store milvus --collection NEW') to use where=."
+            )
+        return f"{DOC_FIELD} in [{', '.join(json.dumps(d) for d in allowed.doc_ids)}]"
 
     def _rows(self, hits: Any, k: int) -> Hits:
         """Chunk rows of ``hits`` this generation knows, best first. Milvus Lite gives BM25 as
@@ -160,9 +193,9 @@ class MilvusSearch:
         ][:k]
 
 
-def check_model(client: Any, name: str, uri: str, model: str, dimension: int) -> None:
+def check_model(client: Any, name: str, uri: str, model: str, dimension: int) -> set[str]:
     """Raise ``IndexMismatchError`` unless collection ``name`` holds this model's vectors, in
-    the layout this version of qa writes."""
+    a layout this version of qa reads; return the collection's field names."""
     described = client.describe_collection(name)
     fields = {f.get("name"): f for f in described.get("fields", [])}
     dims = [int(fields["vector"].get("params", {}).get("dim", 0))] if "vector" in fields else []
@@ -179,6 +212,7 @@ def check_model(client: Any, name: str, uri: str, model: str, dimension: int) ->
             "built it. Build into another collection (collection=, --collection) or drop this "
             "one."
         )
+    return set(fields)
 
 
 def resolve(target: StoreInfo, index_dir: Path) -> str:

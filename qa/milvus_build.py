@@ -1,6 +1,6 @@
 """The Milvus store's build side: the collection's schema and index, and its writes.
 
-``open_for_build`` creates the collection (key, text, terms, vector, and the sparse vector of
+``open_for_build`` creates the collection (key, doc, text, terms, vector, and the sparse vector of
 Milvus's BM25 function over the terms) or checks the one there against the model; ``Collection``
 inserts the chunks it lacks and deletes the ones no generation uses. See ``qa.milvus`` for the
 store.
@@ -18,9 +18,17 @@ from typing import Any
 
 import numpy as np
 
-from qa.errors import QAError
+from qa.errors import IndexMismatchError, QAError
 from qa.manifest import StoreInfo
-from qa.milvus import HNSW_EF, check_model, connect, is_remote, raise_store_error, resolve
+from qa.milvus import (
+    DOC_FIELD,
+    HNSW_EF,
+    check_model,
+    connect,
+    is_remote,
+    raise_store_error,
+    resolve,
+)
 from qa.retrieval import BM25_PARAMS, keyword_terms
 
 logger = logging.getLogger(__name__)
@@ -76,19 +84,24 @@ class Collection:
         """Which of ``keys`` the collection holds already."""
         return np.isin(keys, self.existing_keys())
 
-    def upsert(self, keys: np.ndarray, texts: Sequence[str], vectors: np.ndarray) -> None:
-        """Write these chunks (by key) with their keyword terms, then flush them to storage."""
+    def upsert(
+        self, keys: np.ndarray, doc_ids: Sequence[str], texts: Sequence[str], vectors: np.ndarray
+    ) -> None:
+        """Write these chunks (by key) with their document ids and keyword terms, then flush
+        them to storage."""
         from tqdm.auto import tqdm
 
         with tqdm(total=len(keys), desc="Writing to Milvus", unit="chunk", disable=None) as bar:
             for first in range(0, len(keys), INSERT_BATCH):
                 batch = slice(first, first + INSERT_BATCH)
                 rows = [
-                    {"key": int(key), "text": text, "terms": terms, "vector": vector.tolist()}
-                    for key, text, terms, vector in zip(
-                        keys[batch], texts[batch], keyword_terms(texts[batch]), vectors[batch]
+                    {"key": int(key), DOC_FIELD: doc, "text": text, "terms": terms,
+                     "vector": vector.tolist()}
+                    for key, doc, text, terms, vector in zip(
+                        keys[batch], doc_ids[batch], texts[batch], keyword_terms(texts[batch]),
+                        vectors[batch],
                     )
-                ]
+                ]  # fmt: skip
                 self.client.upsert(self.name, rows)
                 bar.update(len(rows))
         self._flush()
@@ -121,7 +134,12 @@ def open_for_build(target: StoreInfo, index_dir: Path, encoder: Any, chunks: int
     wanted = _dense_index(chunks)
     try:
         if client.has_collection(name):
-            check_model(client, name, uri, encoder.name, encoder.dimension)
+            if DOC_FIELD not in check_model(client, name, uri, encoder.name, encoder.dimension):
+                raise IndexMismatchError(
+                    f"The collection {name!r} at {uri} has no '{DOC_FIELD}' field: an earlier "
+                    "version of qa built it. Build into another collection (collection=, "
+                    "--collection) or drop this one."
+                )
             _set_dense_index(client, name, wanted)
         else:
             _create(client, name, encoder.dimension, wanted, model)
@@ -142,6 +160,7 @@ def _create(client: Any, name: str, dimension: int, dense: dict[str, Any],
 
     schema = client.create_schema(auto_id=False)
     schema.add_field("key", DataType.INT64, is_primary=True)
+    schema.add_field(DOC_FIELD, DataType.VARCHAR, max_length=MAX_TEXT_BYTES)
     schema.add_field("text", DataType.VARCHAR, max_length=MAX_TEXT_BYTES)
     schema.add_field(
         "terms",

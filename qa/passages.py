@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from qa import retrieval
+from qa.filters import Allowed
 from qa.types import Document, Passage
 
 # Hits read per passage asked for: chunks that overlap a better one merge into it (a long
@@ -25,8 +26,10 @@ def search(
     vectors: np.ndarray,
     k: int,
     mode: str,
+    allowed: Allowed | None = None,
 ) -> list[list[Passage]]:
-    """The ``k`` best passages of each question (its cleaned text and vector), best first.
+    """The ``k`` best passages of each question (its cleaned text and vector), best first, from
+    the ``allowed`` chunks (a metadata filter's; None: all).
 
     Questions whose hits merged into fewer than ``k`` passages are searched again, deeper.
     """
@@ -34,7 +37,9 @@ def search(
     todo = list(range(len(questions)))
     depth = k * HITS_PER_PASSAGE
     while todo:
-        hits = retrieval.hybrid(search, [questions[i] for i in todo], vectors[todo], depth, mode)
+        hits = retrieval.hybrid(
+            search, [questions[i] for i in todo], vectors[todo], depth, mode, allowed
+        )
         for i, question_hits in zip(todo, hits):
             taken[i] = merge(question_hits, chunks, documents, k)
         todo = [i for i, h in zip(todo, hits) if len(taken[i]) < k and len(h) == depth]

@@ -12,9 +12,12 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from qa.filters import Allowed
 
 MODES = ("hybrid", "dense", "keyword")
 DEFAULT_K = 5  # passages retrieved (and read) per question unless asked otherwise
@@ -22,6 +25,8 @@ DEFAULT_MODE = "hybrid"
 RRF_K = 60  # the usual reciprocal-rank-fusion constant
 # Candidates each retriever contributes to the fusion, at least.
 FUSION_DEPTH = 50
+# The widest HNSW search a narrow metadata filter gets before the exact search takes over.
+MAX_FILTERED_EF = 4_096
 
 _bm25_lock = threading.Lock()
 
@@ -36,12 +41,16 @@ BM25_PARAMS = {"method": "lucene", "k1": 1.5, "b": 0.75}
 class ChunkSearch(Protocol):
     """What a store answers: the best chunk rows of each query, best first."""
 
-    def dense(self, vectors: np.ndarray, k: int) -> list[Hits]:
-        """Top ``k`` chunk rows by inner product with each (normalised) query vector."""
+    def dense(self, vectors: np.ndarray, k: int, allowed: Allowed | None = None) -> list[Hits]:
+        """Top ``k`` chunk rows by inner product with each (normalised) query vector, among
+        the ``allowed`` ones (a metadata filter's; None: all)."""
         ...
 
-    def keyword(self, questions: Sequence[str], k: int) -> list[Hits]:
-        """Top ``k`` chunk rows by BM25 for each question; rows sharing no term left out."""
+    def keyword(
+        self, questions: Sequence[str], k: int, allowed: Allowed | None = None
+    ) -> list[Hits]:
+        """Top ``k`` chunk rows by BM25 for each question, among the ``allowed`` ones; rows
+        sharing no term left out."""
         ...
 
 
@@ -53,11 +62,13 @@ class FaissSearch:
     bm25: Any
     tokenizer: Any
 
-    def dense(self, vectors: np.ndarray, k: int) -> list[Hits]:
-        return dense_search(self.faiss_index, vectors, k)
+    def dense(self, vectors: np.ndarray, k: int, allowed: Allowed | None = None) -> list[Hits]:
+        return dense_search(self.faiss_index, vectors, k, allowed)
 
-    def keyword(self, questions: Sequence[str], k: int) -> list[Hits]:
-        return keyword_search(self.bm25, self.tokenizer, questions, k)
+    def keyword(
+        self, questions: Sequence[str], k: int, allowed: Allowed | None = None
+    ) -> list[Hits]:
+        return keyword_search(self.bm25, self.tokenizer, questions, k, allowed)
 
 
 def check_mode(mode: str | None) -> str:
@@ -75,29 +86,72 @@ def faiss_threads() -> int:
     return int(faiss.omp_get_max_threads())
 
 
-def dense_search(faiss_index: Any, query_vectors: np.ndarray, k: int) -> list[Hits]:
-    """Top ``k`` chunk rows by cosine for each query vector.
+def dense_search(
+    faiss_index: Any, query_vectors: np.ndarray, k: int, allowed: Allowed | None = None
+) -> list[Hits]:
+    """Top ``k`` chunk rows by cosine for each query vector, among the ``allowed`` rows.
 
     One query runs on one FAISS thread: a second thread saves nothing on one query and costs a
     wait on a busy core (16 ms instead of 1.6 ms at 10k chunks, bench/scale.py). Batches use all.
+    A filter is applied inside the search (FAISS's ID selector), so ``k`` rows come back when
+    ``k`` are allowed; when an approximate (HNSW) search finds fewer, the allowed rows are
+    searched exactly.
     """
     import faiss
 
-    k = min(k, faiss_index.ntotal)
+    query_vectors = np.ascontiguousarray(query_vectors, dtype=np.float32)
+    k = min(k, faiss_index.ntotal if allowed is None else allowed.count)
     if k <= 0:
         return [[] for _ in range(len(query_vectors))]
     faiss.omp_set_num_threads(1 if len(query_vectors) == 1 else faiss_threads())
-    scores, rows = faiss_index.search(np.ascontiguousarray(query_vectors, dtype=np.float32), k)
+    if allowed is None:
+        scores, rows = faiss_index.search(query_vectors, k)
+    else:
+        scores, rows = _filtered_search(faiss_index, query_vectors, k, allowed.chunks)
     return [
         [(int(r), float(s)) for r, s in zip(row_ids, row_scores) if r >= 0]
         for row_ids, row_scores in zip(rows, scores)
     ]
 
 
-def keyword_search(bm25: Any, tokenizer: Any, questions: Sequence[str], k: int) -> list[Hits]:
-    """Top ``k`` chunk rows by BM25 for each question; chunks sharing no term are left out."""
+def _filtered_search(
+    faiss_index: Any, query_vectors: np.ndarray, k: int, allowed: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    import faiss as faiss_module
+
+    faiss: Any = faiss_module  # its stubs lack the search parameters' keyword arguments
+    bitmap = np.packbits(allowed, bitorder="little")
+    selector = faiss.IDSelectorBitmap(len(allowed), faiss.swig_ptr(bitmap))
+    hnsw = getattr(faiss_index, "hnsw", None)
+    if hnsw is None:
+        params = faiss.SearchParameters(sel=selector)
+    else:  # a narrow filter leaves few allowed nodes on the way: look wider
+        share = max(float(allowed.mean()), 1e-6)
+        breadth = min(max(hnsw.efSearch, k, int(hnsw.efSearch / share)), MAX_FILTERED_EF)
+        params = faiss.SearchParametersHNSW(sel=selector, efSearch=breadth)
+    scores, rows = faiss_index.search(query_vectors, k, params=params)
+    if hnsw is not None and (rows < 0).any():
+        scores, rows = _exact_among(faiss_index, query_vectors, k, np.flatnonzero(allowed))
+    return scores, rows
+
+
+def _exact_among(
+    faiss_index: Any, query_vectors: np.ndarray, k: int, rows: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Exact inner-product search over the vectors of ``rows`` only."""
+    vectors = faiss_index.reconstruct_batch(rows)
+    scores = query_vectors @ vectors.T
+    best = np.argsort(-scores, axis=1, kind="stable")[:, :k]
+    return np.take_along_axis(scores, best, axis=1), rows[best]
+
+
+def keyword_search(
+    bm25: Any, tokenizer: Any, questions: Sequence[str], k: int, allowed: Allowed | None = None
+) -> list[Hits]:
+    """Top ``k`` chunk rows by BM25 for each question, among the ``allowed`` rows; chunks
+    sharing no term are left out."""
     n = int(bm25.scores["num_docs"])
-    k = min(k, n)
+    k = min(k, n if allowed is None else allowed.count)
     # update_vocab=False: a question's word counts when its stem is in the corpus ("amend" finds
     # "amendments"); bm25s adds the new word form to its dicts as it goes, hence the lock.
     with _bm25_lock:
@@ -108,7 +162,10 @@ def keyword_search(bm25: Any, tokenizer: Any, questions: Sequence[str], k: int) 
         if not ids or k <= 0:
             results.append([])
             continue
-        rows = top_rows(bm25.get_scores_from_ids(ids), k)
+        scores = bm25.get_scores_from_ids(ids)
+        if allowed is not None:
+            scores = np.where(allowed.chunks, scores, 0.0)
+        rows = top_rows(scores, k)
         results.append([(int(r), float(s)) for r, s in rows])
     return results
 
@@ -146,14 +203,20 @@ def top_rows(scores: np.ndarray, k: int) -> zip[tuple[Any, Any]]:
 
 
 def hybrid(
-    search: ChunkSearch, questions: Sequence[str], vectors: np.ndarray, depth: int, mode: str
+    search: ChunkSearch,
+    questions: Sequence[str],
+    vectors: np.ndarray,
+    depth: int,
+    mode: str,
+    allowed: Allowed | None = None,
 ) -> list[Hits]:
-    """The ``depth`` best chunk rows of each question by ``mode``, best first."""
+    """The ``depth`` best chunk rows of each question by ``mode``, best first, among the
+    ``allowed`` rows (None: all)."""
     each = max(depth, FUSION_DEPTH) if mode == "hybrid" else depth
-    dense = search.dense(vectors, each) if mode != "keyword" else []
+    dense = search.dense(vectors, each, allowed) if mode != "keyword" else []
     if mode == "dense":
         return dense
-    keyword = search.keyword(questions, each)
+    keyword = search.keyword(questions, each, allowed)
     if mode == "keyword":
         return keyword
     return [fuse([d, w], depth) for d, w in zip(dense, keyword)]

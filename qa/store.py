@@ -94,6 +94,21 @@ def read_manifest(index_dir: Path) -> Manifest | None:
     return None if folder is None else manifest_file.read(folder)
 
 
+def read_documents(index_dir: Path) -> list[Document]:
+    """The documents of the live index in ``index_dir`` (no other file read, none checked)."""
+    folder = live_folder(index_dir)
+    if folder is None:
+        raise IndexNotFoundError(f"No index in {index_dir}; build one with 'qa build'.")
+    try:
+        lines = (folder / DOCUMENTS).read_text(encoding="utf-8").splitlines()
+        return [_document_from_record(json.loads(line)) for line in lines]
+    except (OSError, ValueError, KeyError) as error:
+        raise IndexCorruptError(
+            f"The documents of the index in {folder} cannot be read ({error}); rebuild it "
+            "with 'qa build'."
+        ) from error
+
+
 def make_faiss_index(vectors: np.ndarray) -> tuple[Any, dict[str, Any]]:
     """An exact inner-product index for small corpora, HNSW from HNSW_THRESHOLD chunks on."""
     import faiss
@@ -194,11 +209,8 @@ def load(index_dir: Path, *, verify: bool = True) -> Stored:
         )
     if verify:
         _verify(folder, manifest)
+    documents = read_documents(index_dir)
     try:
-        documents = [
-            _document_from_record(json.loads(line))
-            for line in (folder / DOCUMENTS).read_text(encoding="utf-8").splitlines()
-        ]
         chunks = np.load(folder / CHUNKS, allow_pickle=False)
         keys = np.load(folder / KEYS, allow_pickle=False) if (folder / KEYS).is_file() else None
         faiss_search = _load_faiss_search(folder, manifest) if keys is None else None

@@ -229,7 +229,7 @@ def test_cli_builds_asks_and_evaluates_on_milvus(tmp_path: Path) -> None:
          "--quiet"],
         capture_output=True, text=True, timeout=600, check=True,
     )  # fmt: skip
-    assert "Indexed 1 documents" in built.stdout
+    assert "Indexed 1 document as" in built.stdout
     asked = subprocess.run(
         [*run, "ask", QUESTIONS[0], "--index", str(index_dir), "--json"],
         capture_output=True, text=True, timeout=600, check=True,

@@ -71,7 +71,7 @@ def test_cli_builds_on_ray_into_milvus(tmp_path: Path) -> None:
          "--store", "milvus", "--ray", "--quiet"],
         capture_output=True, text=True, timeout=900, check=True,
     )  # fmt: skip
-    assert "Indexed 1 documents" in built.stdout
+    assert "Indexed 1 document as" in built.stdout
     index = qa.load_index(index_dir)
     assert index.manifest["embedded"]["on"] == "ray"
     assert index.manifest["store"]["kind"] == "milvus"
