@@ -25,7 +25,7 @@ from qa.errors import (
 from qa.evaluate import EvalReport, evaluate
 from qa.index import Index
 from qa.questions import Question, load_questions
-from qa.types import Answer, Chunk, Document, Passage, Quote
+from qa.types import Answer, Chunk, Document, Passage, Passages, Quote
 
 __version__ = "0.1.0"
 
@@ -44,6 +44,7 @@ __all__ = [
     "MissingDependencyError",
     "ModelLoadError",
     "Passage",
+    "Passages",
     "QAError",
     "Question",
     "QuestionSetError",

@@ -1,9 +1,10 @@
 """Answers as HTML for the chat: pure functions, Answer in, escaped HTML out; no Gradio.
 
-Every piece of document text is untrusted. It is escaped with ``html.escape`` here and shown
-through components that do not run Markdown (the Chatbot has ``render_markdown=False``, the
-sources panel is a ``gr.HTML``), so ``<script>``, ``<img onerror>`` and ``![x](http://...)`` in a
-document are shown as text: never executed, never fetched.
+Every piece of document text is untrusted. It is escaped with ``html.escape`` (``qa.render``)
+and shown through components that do not run Markdown (the Chatbot has
+``render_markdown=False``, the sources panel is a ``gr.HTML``), so ``<script>``,
+``<img onerror>`` and ``![x](http://...)`` in a document are shown as text: never executed,
+never fetched.
 
 - ``format_answer``: the chat reply (the quoted sentence, its span marked, citation markers and
   source; for an abstention, "No passage answers this for certain." with the closest candidate
@@ -12,129 +13,55 @@ document are shown as text: never executed, never fetched.
 - ``format_sources``: the sources panel (every cited passage, the answer highlighted in the
   passages that hold it);
 - ``format_question``: the user's bubble;
-- ``highlight``, ``holders``, ``where``, ``snippet``: the pieces they are made of.
+- ``highlight``, ``holders``, ``where``, ``snippet``: the pieces they are made of. All but
+  ``holders`` live in ``qa.render``, which the notebook displays of results
+  (``Answer._repr_html_`` and the others) share, so both highlight the same way.
 """
 
 from __future__ import annotations
 
-import html
-import re
-from collections.abc import Callable
+from qa.render import (
+    CLOSEST_SAYS,
+    SNIPPET_CHARS,
+    UNSURE,
+    esc,
+    highlight,
+    holding,
+    inline,
+    marker,
+    not_found,
+    quote,
+    snippet,
+    source_label,
+    sources,
+    unsure,
+    where,
+)
+from qa.types import Answer, Passage
 
-from qa.types import Answer, Passage, Quote
+__all__ = [
+    "CLOSEST_SAYS",
+    "RELATED_IN_REPLY",
+    "SNIPPET_CHARS",
+    "UNSURE",
+    "format_answer",
+    "format_question",
+    "format_sources",
+    "highlight",
+    "holders",
+    "snippet",
+    "where",
+]
 
-#: What an abstention with a closest candidate says before quoting it (the chat and ``qa ask``).
-UNSURE = "No passage answers this for certain."
-CLOSEST_SAYS = "The closest one says:"
 #: How many closest passages an abstention reply lists as possibly related.
 RELATED_IN_REPLY = 3
-#: Passages shown in an abstention reply are cut to about this many characters.
-SNIPPET_CHARS = 160
-
-_SPACES = re.compile(r"\s+")
-_LINE_BREAKS = re.compile(r"\s*\n\s*")
-
-
-def _esc(text: str) -> str:
-    return html.escape(text, quote=True)
-
-
-def _inline(text: str) -> str:
-    """Escape ``text`` and fold every run of whitespace into one space."""
-    return _SPACES.sub(" ", _esc(text))
-
-
-def _block(text: str) -> str:
-    """Escape ``text``; a run of whitespace holding a line break becomes one ``<br>``."""
-    parts = _LINE_BREAKS.split(_esc(text))
-    return "<br>".join(_SPACES.sub(" ", part) for part in parts)
-
-
-def highlight(
-    text: str,
-    offset: int,
-    sentence: tuple[int, int] | None,
-    span: tuple[int, int] | None,
-    *,
-    render: Callable[[str], str] = _inline,
-) -> str:
-    """``text`` (which starts at document offset ``offset``) as escaped HTML, with the part in
-    ``sentence`` wrapped in ``<span class="qa-sentence">`` and the part in ``span`` in
-    ``<mark class="qa-span">``. Ranges are document offsets, clipped to the text; an empty or
-    missing range marks nothing. ``render`` escapes each piece (``_inline`` or ``_block``)."""
-    end = offset + len(text)
-
-    def clip(bounds: tuple[int, int] | None) -> tuple[int, int] | None:
-        if bounds is None:
-            return None
-        lo, hi = max(bounds[0], offset), min(bounds[1], end)
-        return (lo, hi) if lo < hi else None
-
-    outer = clip(sentence)
-    inner = clip(span)
-    if outer is None:
-        if inner is None:
-            return render(text)
-        outer, sentence_class = inner, None
-    else:
-        sentence_class = "qa-sentence"
-        if inner is not None:
-            inner = (max(inner[0], outer[0]), min(inner[1], outer[1]))
-            inner = inner if inner[0] < inner[1] else None
-
-    def piece(lo: int, hi: int) -> str:
-        return render(text[lo - offset : hi - offset])
-
-    middle = piece(*outer)
-    if inner is not None:
-        middle = (
-            piece(outer[0], inner[0])
-            + f'<mark class="qa-span">{piece(*inner)}</mark>'
-            + piece(inner[1], outer[1])
-        )
-    if sentence_class is not None:
-        middle = f'<span class="{sentence_class}">{middle}</span>'
-    return piece(offset, outer[0]) + middle + piece(outer[1], end)
-
-
-def where(passage: Passage) -> str:
-    """Section and page of ``passage`` as plain text ("§ Funding · p. 3"), or ""."""
-    parts = []
-    if passage.section:
-        parts.append(f"§ {passage.section}")
-    if passage.page is not None:
-        parts.append(f"p. {passage.page}")
-    return " · ".join(parts)
 
 
 def holders(answer: Answer) -> list[Passage]:
     """The cited passages that hold the answer sentence (overlapping chunks may give several)."""
-    if answer.abstained or answer.doc_id is None or answer.start is None or answer.end is None:
+    if answer.abstained:
         return []
-    same_doc = [p for p in answer.citations if p.doc_id == answer.doc_id]
-    inside = [p for p in same_doc if p.start <= answer.start and answer.end <= p.end]
-    return inside or [p for p in same_doc if p.start < answer.end and answer.start < p.end]
-
-
-def _marker(rank: int) -> str:
-    return f'<span class="qa-marker">[{rank}]</span>'
-
-
-def _source_label(passage: Passage) -> str:
-    label = f'<cite class="qa-title">{_inline(passage.title)}</cite>'
-    place = where(passage)
-    if place:
-        label += f' <span class="qa-where">{_inline(place)}</span>'
-    return label
-
-
-def snippet(text: str, limit: int = SNIPPET_CHARS) -> str:
-    """``text`` with whitespace folded, cut at a word boundary to about ``limit`` characters."""
-    text = _SPACES.sub(" ", text).strip()
-    if len(text) <= limit:
-        return text
-    cut = text[:limit].rsplit(" ", 1)[0] or text[:limit]
-    return cut.rstrip(" ,;:") + "…"
+    return holding(answer.doc_id, answer.start, answer.end, answer.citations)
 
 
 def format_answer(answer: Answer, *, asked: str | None = None) -> str:
@@ -149,62 +76,24 @@ def format_answer(answer: Answer, *, asked: str | None = None) -> str:
     """
     parts = []
     if asked is not None and asked.strip() != answer.question.strip():
-        parts.append(f'<p class="qa-note">Follow-up, asked as: “{_inline(answer.question)}”</p>')
+        parts.append(f'<p class="qa-note">Follow-up, asked as: “{inline(answer.question)}”</p>')
     if not answer.abstained and answer.text is not None and answer.start is not None:
-        parts.append(
-            _format_quote(answer.text, answer.start, answer.span, holders(answer), answer.score)
-        )
+        parts.append(quote(answer.text, answer.start, answer.span, holders(answer), answer.score))
     elif answer.closest is not None:
-        parts.append(_format_closest(answer.closest))
+        c = answer.closest
+        parts.append(unsure(c.text, c.start, c.span, c.citation, c.score))
     else:
         parts.append(_format_abstention(answer))
     return '<div class="qa-reply">' + "".join(parts) + "</div>"
 
 
-def _format_quote(
-    text: str,
-    start: int,
-    span: tuple[int, int] | None,
-    held: list[Passage],
-    score: float,
-    *,
-    classes: str = "qa-quote",
-) -> str:
-    """``text`` (at document offset ``start``) quoted with ``span`` marked and the markers of the
-    passages in ``held``, then the first one's source and ``score``."""
-    quote = highlight(text, start, None, span).strip()
-    markers = "".join(f'<sup class="qa-cite">[{p.rank}]</sup>' for p in held)
-    out = f'<blockquote class="{classes}">{quote}{markers}</blockquote>'
-    label = ""
-    if held:
-        label = "".join(_marker(p.rank) for p in held) + " " + _source_label(held[0]) + " · "
-    out += f'<p class="qa-from">{label}<span class="qa-score">score {score:.2f}</span></p>'
-    return out
-
-
-def _format_closest(closest: Quote) -> str:
-    head = f'<p class="qa-unsure"><strong>{UNSURE}</strong> {CLOSEST_SAYS}</p>'
-    return head + _format_quote(
-        closest.text,
-        closest.start,
-        closest.span,
-        [closest.citation],
-        closest.score,
-        classes="qa-quote qa-closest",
-    )
-
-
 def _format_abstention(answer: Answer) -> str:
-    out = (
-        '<p class="qa-notfound"><strong>Not found in the documents.</strong> '
-        "No sentence in them answers this question confidently"
-    )
     related = answer.citations[:RELATED_IN_REPLY]
-    out += f" (the best scored {answer.score:.2f}).</p>" if related else ".</p>"
+    out = not_found(answer.score, related=bool(related))
     if related:
         items = "".join(
-            f"<li>{_marker(p.rank)} {_source_label(p)}"
-            f'<br><q class="qa-snippet">{_esc(snippet(p.text))}</q></li>'
+            f"<li>{marker(p.rank)} {source_label(p)}"
+            f'<br><q class="qa-snippet">{esc(snippet(p.text))}</q></li>'
             for p in related
         )
         out += (
@@ -226,34 +115,18 @@ def format_sources(answer: Answer | None) -> str:
     if not answer.citations:
         return '<div class="qa-sources qa-empty">No passage was retrieved.</div>'
     found = not answer.abstained and answer.start is not None and answer.end is not None
-    head = "Sources" if found else "Possibly related passages"
-    held = {id(p) for p in holders(answer)}
     sentence = None
     if answer.start is not None and answer.end is not None:
         sentence = (answer.start, answer.end)
-    items = []
-    for passage in answer.citations:
-        holds = id(passage) in held
-        body = highlight(
-            passage.text,
-            passage.start,
-            sentence if holds else None,
-            answer.span if holds else None,
-            render=_block,
-        )
-        classes = "qa-passage qa-holds-answer" if holds else "qa-passage"
-        items.append(
-            f'<li class="{classes}"><div class="qa-passage-head" '
-            f'title="retrieval score {passage.score:.4f}">{_marker(passage.rank)} '
-            f"{_source_label(passage)}</div>"
-            f'<div class="qa-passage-text">{body}</div></li>'
-        )
-    return (
-        f'<div class="qa-sources"><p class="qa-sources-head">{head}</p>'
-        f'<ol class="qa-passages">{"".join(items)}</ol></div>'
+    return sources(
+        answer.citations,
+        sentence,
+        answer.span,
+        holders(answer),
+        head="Sources" if found else "Possibly related passages",
     )
 
 
 def format_question(question: str) -> str:
     """The user's chat bubble: the question, escaped."""
-    return f'<div class="qa-question">{_inline(question.strip())}</div>'
+    return f'<div class="qa-question">{inline(question.strip())}</div>'
