@@ -2,22 +2,30 @@
 VENV ?= .venv
 PYTHON ?= python3
 PY := $(VENV)/bin/python
+# Serving needs the package alone; the suite also needs the dev, Milvus and Ray extras.
+RUN_STAMP := $(VENV)/.installed-run
 STAMP := $(VENV)/.installed
 # The CPU build of PyTorch; installed first so nothing pulls a multi-GB CUDA build.
 TORCH ?= torch==2.13.0
 
-.PHONY: install run test lint clean train-reader
+.PHONY: install install-run run test lint clean train-reader
+
+install-run: $(RUN_STAMP)
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(RUN_STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q "$(TORCH)"
+	$(PY) -m pip install -q -e .
+	touch $(RUN_STAMP)
+
+$(STAMP): $(RUN_STAMP)
 	$(PY) -m pip install -q -e ".[dev,milvus,ray]"
 	touch $(STAMP)
 
-run: install
+run: install-run
 	$(PY) -m qa serve
 
 lint: install
