@@ -2,18 +2,26 @@
 
 ``demo`` is built over the default index (``corpus/`` into ``index/``, or the folders named by
 QA_CORPUS_DIR / QA_INDEX_DIR), which is built first when it is missing or stale. The host and
-port follow GRADIO_SERVER_NAME / GRADIO_SERVER_PORT.
+port follow GRADIO_SERVER_NAME / GRADIO_SERVER_PORT. Like ``qa serve``, it prints one line once
+the chat answers: ``Ready: http://127.0.0.1:7860 (1 document, 12 passages)``.
 """
 
 from __future__ import annotations
 
-import logging
-
+from qa import load_index
+from qa.cli import ready_line, setup_logging
 from qa.web import build_demo, launch
 
-logging.basicConfig(level=logging.INFO, format="%(message)s")
+setup_logging()
 
-demo = build_demo()
+index = load_index()
+demo = build_demo(index)
+
+
+def print_ready(url: str) -> None:
+    counts = index.manifest.counts
+    print(ready_line(url, counts.documents, counts.chunks), flush=True)
+
 
 if __name__ == "__main__":
-    launch(demo)
+    launch(demo, on_ready=print_ready)

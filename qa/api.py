@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,6 +23,9 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+# The advice that ends an index error's message: "; rebuild the index with 'qa build'."
+_ADVICE = re.compile(r"[;.]?\s*[Rr]ebuild\b.*$", re.DOTALL)
 
 _default: Index | None = None
 _default_lock = threading.Lock()
@@ -164,7 +168,8 @@ def _load_default() -> Index:
     try:
         reason = stale_reason(index_dir, corpus_dir, defaults=True)
     except (IndexMismatchError, store.IndexCorruptError) as error:
-        reason = str(error)
+        # The error's advice ("rebuild it with 'qa build'") is what happens next: leave it out.
+        reason = _ADVICE.sub("", str(error))
     if reason:
         logger.warning("Building the default index in %s: %s", index_dir, reason)
         build(corpus_dir, index_dir)

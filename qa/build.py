@@ -18,6 +18,7 @@ from qa.corpus import read_corpus
 from qa.embedding import DEFAULT_MODEL, Encoder, get_encoder
 from qa.errors import EmptyCorpusError, IndexNotFoundError, QAError
 from qa.manifest import Counts, Edits, Embedded, Manifest, ModelInfo, StoreInfo
+from qa.render import plural
 from qa.retrieval import BM25_PARAMS, KEYWORD_TERMS, FaissSearch, bm25_tokenizer
 from qa.types import Document
 
@@ -152,8 +153,8 @@ def _with_edits(documents: list[Document], index_dir: Path) -> tuple[list[Docume
     edits = Edits(tuple(i for i in edits.added if i in kept), edits.removed)
     logger.info(
         "Keeping %s added and leaving out %s removed from Python",
-        _count(len(edits.added), "document"),
-        _count(len(edits.removed), "document"),
+        plural(len(edits.added), "document"),
+        plural(len(edits.removed), "document"),
     )
     return _compose(documents, kept, edits), edits
 
@@ -162,10 +163,6 @@ def _compose(base: list[Document], added: dict[str, Document], edits: Edits) -> 
     """``base`` without the removed and added ids, then the added documents in edit order."""
     dropped = set(edits.removed) | set(edits.added)
     return [d for d in base if d.id not in dropped] + [added[i] for i in edits.added if i in added]
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def _target(
@@ -285,9 +282,9 @@ def _build(
     if target.kind == "milvus":
         collection.keep_only(keys)  # the chunks of replaced generations, now unreferenced
     logger.info(
-        "Built index of %d documents, %d chunks (%d embedded, the rest reused) in %.1fs: %s",
-        len(documents),
-        len(chunk_table),
+        "Built index of %s, %s (%d embedded, the rest reused) in %.1fs: %s",
+        plural(len(documents), "document"),
+        plural(len(chunk_table), "chunk"),
         embedded,
         time.time() - started,
         folder,

@@ -7,11 +7,15 @@ import json
 import logging
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from qa.errors import QAError
+from qa.render import plural
 from qa.retrieval import DEFAULT_K, MODES
 from qa.types import Answer
+
+if TYPE_CHECKING:
+    from qa.index import Index
 
 #: What ``qa ask`` prints for an abstention without one, before the citations.
 NOT_FOUND = "Not found in the documents. Possibly related:"
@@ -20,11 +24,7 @@ NOT_FOUND = "Not found in the documents. Possibly related:"
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
-    level = logging.INFO if args.verbose else logging.WARNING
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("qa: %(message)s"))
-    handler.setLevel(level)  # also for libraries whose loggers set themselves to DEBUG (bm25s)
-    logging.basicConfig(level=level, handlers=[handler])
+    setup_logging(verbose=args.verbose)
     try:
         return int(args.run(args) or 0)
     except (QAError, ValueError, FileNotFoundError) as error:
@@ -32,6 +32,21 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+
+
+def setup_logging(*, verbose: bool = False) -> None:
+    """Log to stderr as ``qa: message``: warnings only, or from INFO up when ``verbose``."""
+    level = logging.INFO if verbose else logging.WARNING
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("qa: %(message)s"))
+    handler.setLevel(level)  # also for libraries whose loggers set themselves to DEBUG (bm25s)
+    logging.basicConfig(level=level, handlers=[handler])
+
+
+def ready_line(url: str, documents: int, passages: int) -> str:
+    """What ``qa serve`` prints once the chat answers:
+    ``Ready: http://127.0.0.1:7860 (3 documents, 12 passages)``."""
+    return f"Ready: {url} ({plural(documents, 'document')}, {plural(passages, 'passage')})"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -124,9 +139,9 @@ def _build(args: argparse.Namespace) -> int:
     )
     counts, embedded = index.manifest.counts, index.manifest.embedded
     print(
-        f"Indexed {counts.documents} documents as {counts.chunks} chunks "
+        f"Indexed {plural(counts.documents, 'document')} as {plural(counts.chunks, 'chunk')} "
         f"with {index.model_name} into {index.path}; "
-        f"embedded {embedded.chunks} chunks, reused {counts.chunks - embedded.chunks}"
+        f"embedded {plural(embedded.chunks, 'chunk')}, reused {counts.chunks - embedded.chunks}"
     )
     return 0
 
@@ -143,13 +158,13 @@ def _ask(args: argparse.Namespace) -> int:
 
 def answer_text(answer: Answer) -> str:
     """An Answer as ``qa ask`` prints it: the sentence (for an abstention, the chat's words for an
-    unsure answer, ``qa.web.format.UNSURE`` and ``CLOSEST_SAYS``, and the closest candidate's
+    unsure answer, ``qa.render.UNSURE`` and ``CLOSEST_SAYS``, and the closest candidate's
     sentence, or ``NOT_FOUND`` when there was none), a blank line, then one
     line per citation: ``[rank] title, section, page, chars start-end``."""
     if not answer.abstained and answer.text is not None:
         lines = [answer.text]
     elif answer.closest is not None:
-        from qa.web.format import CLOSEST_SAYS, UNSURE
+        from qa.render import CLOSEST_SAYS, UNSURE
 
         lines = [f"{UNSURE} {CLOSEST_SAYS}", answer.closest.text]
     else:
@@ -188,9 +203,7 @@ def answer_dict(answer: Answer) -> dict[str, Any]:
     ``chunks``, ``section``, ``page``, then ``extra``): the same object the untyped dict of
     earlier versions was, so ``qa ask --json`` prints what it printed before.
     """
-    from qa.web import answer_to_json
-
-    data = answer_to_json(answer)
+    data = answer.to_dict()
     for citation, passage in zip(data["citations"], answer.citations, strict=True):
         citation["metadata"] = passage.metadata
     if answer.closest is not None:
@@ -226,8 +239,13 @@ def _eval(args: argparse.Namespace) -> int:
 def _serve(args: argparse.Namespace) -> int:
     from qa.web import serve
 
-    serve(host=args.host, port=args.port)
+    serve(host=args.host, port=args.port, on_ready=_print_ready)
     return 0
+
+
+def _print_ready(url: str, index: Index) -> None:
+    counts = index.manifest.counts
+    print(ready_line(url, counts.documents, counts.chunks), flush=True)
 
 
 if __name__ == "__main__":

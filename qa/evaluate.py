@@ -1,10 +1,11 @@
 """Evaluate the chatbot against a question set: run the questions, and the report.
 
-``evaluate(questions, index=...)`` asks every question (``Index.ask_many`` in batches), scores
-each answer and aggregates the rows with ``qa.metrics``, which defines the metrics (answer
-accuracy, SQuAD exact match and F1, hit@k and MRR, abstention precision and recall, latency, and
-the SQuAD v2.0 overall figures). The result is an ``EvalReport``: the metrics, one row per
-question, and the index and settings it ran with, written as JSON, CSV or a text table.
+``evaluate(questions, index=...)`` asks every question on its own (``Index.ask``, timed, so
+each row's latency is that question's), scores each answer and aggregates the rows with
+``qa.metrics``, which defines the metrics (answer accuracy, SQuAD exact match and F1, hit@k and
+MRR, abstention precision and recall, latency, and the SQuAD v2.0 overall figures). The result
+is an ``EvalReport``: the metrics, one row per question, and the index and settings it ran with,
+written as JSON, CSV or a text table.
 
 A metric with nothing to count (no unanswerable questions, say) is None.
 """
@@ -14,10 +15,10 @@ from __future__ import annotations
 import csv
 import json
 import logging
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
+from time import perf_counter
 from typing import TYPE_CHECKING, Any
 
 from qa.metrics import (
@@ -43,7 +44,7 @@ if TYPE_CHECKING:
 
 # The metric functions and the row type live in qa.metrics; they stay importable from here.
 __all__ = [
-    "DEFAULT_BATCH_SIZE",
+    "LATENCY",
     "EvalReport",
     "Metric",
     "QuestionResult",
@@ -62,8 +63,8 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-#: Questions sent to ``Index.ask_many`` at once.
-DEFAULT_BATCH_SIZE = 32
+#: What a row's ``latency_ms`` measures, as the report's settings record it.
+LATENCY = "wall time of Index.ask for the question alone, after one untimed warm-up question"
 
 _COUNTS = frozenset({"n", "n_answerable", "n_unanswerable"})
 
@@ -80,7 +81,8 @@ class EvalReport:
 
     ``metrics`` maps the metric names (see ``qa.metrics``'s module docs) to figures, None where
     there was nothing to count; ``index`` is the index manifest, so runs can be compared;
-    ``settings`` records how the run was made (k, mode, min_score, question file and format).
+    ``settings`` records how the run was made (k, mode, min_score, question file and format) and
+    what each row's ``latency_ms`` measures (``LATENCY``).
     """
 
     metrics: dict[str, Metric]
@@ -199,24 +201,21 @@ def evaluate(
     splits: str | Path | None = None,
     show_progress: bool | None = None,
     squad_v2: bool | None = None,
-    batch_size: int = DEFAULT_BATCH_SIZE,
 ) -> EvalReport:
     """Ask every question of a set and score the answers: an ``EvalReport``.
 
     ``questions`` is a question-set file (JSONL, CSV or SQuAD JSON) or a sequence of
     ``Question``. ``index`` defaults to ``qa.load_index()``; ``k``, ``mode`` and ``min_score`` go
-    to ``Index.ask_many``. ``split`` keeps only the questions whose article (``doc_id``) the
+    to ``Index.ask``. ``split`` keeps only the questions whose article (``doc_id``) the
     ``splits`` file lists under that name (default: ``splits.json`` beside the question file; see
-    ``qa.questions.select_split``). Questions are answered ``batch_size`` at a time, and each
-    one's latency is its batch's wall time divided by the batch size (after one untimed warm-up
-    question).
+    ``qa.questions.select_split``). Each question is asked on its own, as a user asks it, and its
+    row's latency is the wall time of that one ``Index.ask`` (``LATENCY``; one untimed warm-up
+    question first, so loading the model is not counted).
     ``squad_v2`` adds the official SQuAD v2.0 figures; None means "when the file is SQuAD v2.0".
     ``show_progress`` None shows a progress bar when stderr is a terminal, as ``build_index`` does.
     """
     if isinstance(k, bool) or not isinstance(k, int) or k < 1:
         raise ValueError(f"k must be a positive integer, got {k!r}")
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
 
     source: dict[str, Any] = {}
     if isinstance(questions, str | Path):
@@ -255,23 +254,16 @@ def evaluate(
     from tqdm.auto import tqdm
 
     # One untimed question first, so that loading the model is not counted as latency.
-    index.ask_many([items[0].question], k=k, mode=mode, min_score=min_score)
+    index.ask(items[0].question, k, mode=mode, min_score=min_score)
     rows: list[QuestionResult] = []
     disable = None if show_progress is None else not show_progress
     with tqdm(total=len(items), desc="Evaluating", unit="question", disable=disable) as bar:
-        for begin in range(0, len(items), batch_size):
-            batch = items[begin : begin + batch_size]
-            started = time.perf_counter()
-            answers = index.ask_many(
-                [q.question for q in batch], k=k, mode=mode, min_score=min_score
-            )
-            latency_ms = (time.perf_counter() - started) * 1000 / len(batch)
-            if len(answers) != len(batch):
-                raise RuntimeError(
-                    f"Index.ask_many returned {len(answers)} answers for {len(batch)} questions"
-                )
-            rows += [score_answer(q, a, latency_ms) for q, a in zip(batch, answers, strict=True)]
-            bar.update(len(batch))
+        for item in items:
+            started = perf_counter()
+            answer = index.ask(item.question, k, mode=mode, min_score=min_score)
+            latency_ms = (perf_counter() - started) * 1000
+            rows.append(score_answer(item, answer, latency_ms))
+            bar.update(1)
 
     settings = {
         "k": k,
@@ -280,7 +272,7 @@ def evaluate(
         else str(getattr(index.reader, "path", index.reader)),
         "mode": mode,
         "min_score": min_score,
-        "batch_size": batch_size,
+        "latency": LATENCY,
         **source,
     }
     report = EvalReport(

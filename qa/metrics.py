@@ -12,9 +12,8 @@ Pure functions over texts, ``Question``s, ``Answer``s and result rows; no index 
   is relevant when it contains a gold answer (normalised, whole tokens). ``mrr`` is MRR@k.
 - ``abstain_precision``: of the questions abstained on, the share that are unanswerable;
   ``abstain_recall``: of the unanswerable questions, the share abstained on.
-- ``latency_ms_p50``, ``latency_ms_p95``: per-question latency, which is the wall time of its batch
-  divided by the batch size (questions are answered ``batch_size`` at a time, after one untimed
-  warm-up question that loads the model).
+- ``latency_ms_p50``, ``latency_ms_p95``: per-question latency, the wall time of ``Index.ask`` for
+  that question alone (after one untimed warm-up question that loads the model).
 - ``squad_v2_exact``, ``squad_v2_f1`` (SQuAD v2.0 input only): the official overall figures, over
   all questions, where abstaining on an unanswerable question scores 1 and answering it scores 0.
 

@@ -12,7 +12,8 @@ Every piece of document text is untrusted: it is escaped with ``html.escape`` he
 - ``esc``, ``inline``, ``block``: escaping (``inline`` folds whitespace, ``block`` keeps line
   breaks as ``<br>``);
 - ``highlight``: a text with the answer sentence and the exact span marked;
-- ``snippet``, ``citation``, ``where``: plain text (a clipped text, a citation line, a place);
+- ``snippet``, ``citation``, ``where``, ``plural``: plain text (a clipped text, a citation line,
+  a place, a count of things);
 - ``quote``, ``not_found``, ``sources``, ``passage_head``: the blocks of a reply and of the
   sources panel;
 - ``passages_table``, ``notebook``: the notebook displays, self-contained (a small ``<style>``).
@@ -83,6 +84,12 @@ def block(text: str) -> str:
     """Escape ``text``; a run of whitespace holding a line break becomes one ``<br>``."""
     parts = _LINE_BREAKS.split(esc(text))
     return "<br>".join(_SPACES.sub(" ", part) for part in parts)
+
+
+def plural(count: int, noun: str) -> str:
+    """``count`` and ``noun``, in the plural unless the count is one: ``1 document``,
+    ``2 documents``, ``0 documents``."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
 def snippet(text: str, limit: int = SNIPPET_CHARS) -> str:

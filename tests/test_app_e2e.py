@@ -9,13 +9,15 @@ from typing import Any
 import pytest
 from webserver import HOSTILE_QUESTION, HOSTILE_TEXTS, WebApp, web_app
 
+from qa.store import read_manifest
+
 __all__ = ["web_app"]  # the shared fixture, imported for pytest to find
 
 KEYS = {
     "question", "answer", "abstained", "score", "doc_id", "start", "end", "span", "citations",
     "closest",
 }  # fmt: skip
-CITATION_KEYS = {"rank", "doc_id", "title", "start", "end", "text", "score"}
+CITATION_KEYS = {"rank", "doc_id", "title", "section", "page", "start", "end", "text", "score"}
 CLOSEST_KEYS = {"text", "span", "span_text", "score", "doc_id", "start", "end", "citation"}
 
 
@@ -125,3 +127,17 @@ def test_only_ask_is_exposed_to_clients(client: Any) -> None:
     assert [p["parameter_name"] for p in info["named_endpoints"]["/ask"]["parameters"]] == [
         "question"
     ]
+
+
+def test_the_app_says_it_is_ready_in_one_line(web_app: WebApp) -> None:
+    # app.py prints what ``qa serve`` prints: one Ready line (the index is built first, and says
+    # so on stderr); no Gradio start-up lines, no advice to make a share link.
+    manifest = read_manifest(web_app.index_dir)
+    assert manifest is not None
+    counts = manifest.counts
+    assert counts.documents == 3
+    url = web_app.url.rstrip("/")
+    log = web_app.log_file.read_text(encoding="utf-8")
+    ready = [line for line in log.splitlines() if line.startswith("Ready: ")]
+    assert ready == [f"Ready: {url} (3 documents, {counts.chunks} passages)"]
+    assert "share=True" not in log and "Running on local URL" not in log

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 from web_answers import DOC, S_END, S_START, SENTENCE, abstained, found, unsure
 
 import qa
-from qa.cli import answer_dict, answer_text
+from qa.cli import answer_dict, answer_text, plural, ready_line
 
 
 def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -161,27 +163,78 @@ def test_help_lists_every_command() -> None:
         assert command in result.stdout
 
 
-def test_serve_starts_the_chat(corpus_dir: Path, index: qa.Index, tmp_path: Path) -> None:
-    from webserver import free_port, stop, wait_until_up
+def test_build_says_one_document_in_the_singular(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "one.txt").write_text("The okapi lives in the Ituri forest.\n", encoding="utf-8")
+    built = run("build", str(corpus), "--index", str(tmp_path / "index"), "--quiet")
+    assert built.returncode == 0, built.stderr
+    assert built.stdout.startswith("Indexed 1 document as 1 chunk with ")
+    assert built.stdout.rstrip().endswith("; embedded 1 chunk, reused 0")
 
+
+def test_plural_says_one_thing_in_the_singular() -> None:
+    assert [plural(n, "document") for n in (0, 1, 2, 1000)] == [
+        "0 documents",
+        "1 document",
+        "2 documents",
+        "1000 documents",
+    ]
+
+
+def test_ready_line() -> None:
+    assert ready_line("http://127.0.0.1:7860", 3, 12) == (
+        "Ready: http://127.0.0.1:7860 (3 documents, 12 passages)"
+    )
+    assert (
+        ready_line("http://0.0.0.0:8000", 1, 1)
+        == "Ready: http://0.0.0.0:8000 (1 document, 1 passage)"
+    )
+
+
+def wait_for_line(path: Path, prefix: str, process: subprocess.Popen[bytes]) -> str:
+    """The first line of ``path`` (a process's stdout) that starts with ``prefix``, once written."""
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline:
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.startswith(prefix):
+                return line
+        assert process.poll() is None, path.read_text(encoding="utf-8")
+        time.sleep(0.2)
+    raise AssertionError(f"no {prefix!r} line in {path}: {path.read_text(encoding='utf-8')}")
+
+
+def test_serve_says_it_is_ready_in_one_line_then_answers(
+    corpus_dir: Path, index: qa.Index, tmp_path: Path
+) -> None:
+    from webserver import free_port, stop
+
+    # A copy of the corpus and its index: what the server reads, and could rebuild, is its own.
+    corpus = shutil.copytree(corpus_dir, tmp_path / "corpus")
+    index_dir = shutil.copytree(index.path, tmp_path / "index")
     port = free_port()
-    log_file = tmp_path / "serve.log"
+    out, err = tmp_path / "serve.out", tmp_path / "serve.err"
     env = {
         **os.environ,
-        "QA_CORPUS_DIR": str(corpus_dir),
-        "QA_INDEX_DIR": str(index.path),
+        "QA_CORPUS_DIR": str(corpus),
+        "QA_INDEX_DIR": str(index_dir),
         "GRADIO_ANALYTICS_ENABLED": "False",
+        "HF_HUB_OFFLINE": "1",
+        "PYTHONUNBUFFERED": "1",
     }
-    with log_file.open("wb") as log:
+    with out.open("wb") as stdout, err.open("wb") as stderr:
         process = subprocess.Popen(
             [sys.executable, "-m", "qa", "serve", "--port", str(port)],
             env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
+            stdout=stdout,
+            stderr=stderr,
             start_new_session=True,
         )
     try:
-        wait_until_up(f"http://127.0.0.1:{port}/", process, log_file)
+        ready = wait_for_line(out, "Ready: ", process)
+        counts = index.manifest.counts
+        assert (counts.documents, counts.chunks) == (6, len(index))
+        assert ready == f"Ready: http://127.0.0.1:{port} (6 documents, {counts.chunks} passages)"
         from gradio_client import Client
 
         result = Client(f"http://127.0.0.1:{port}/", verbose=False).predict(
@@ -190,3 +243,6 @@ def test_serve_starts_the_chat(corpus_dir: Path, index: qa.Index, tmp_path: Path
         assert result["answer"] == "Coffee was first brewed in Yemen in the 15th century."
     finally:
         stop(process)
+    # Only the Ready line: no Gradio start-up lines, no advice to make a share link.
+    assert out.read_text(encoding="utf-8").splitlines() == [ready]
+    assert "share=True" not in out.read_text(encoding="utf-8") + err.read_text(encoding="utf-8")

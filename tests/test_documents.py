@@ -133,8 +133,10 @@ def test_documents_given_from_python(tmp_path: Path) -> None:
     records = to_documents([corpus / "animals.jsonl"], corpus)
     assert [d.id for d in records] == ["bees-1", "owls-1"]
     text, again = to_documents([PENGUINS, PENGUINS])
-    assert text.id == again.id and text.id.startswith("python:") and text.title == (
-        "Penguins of Antarctica"
+    assert (
+        text.id == again.id
+        and text.id.startswith("python:")
+        and text.title == ("Penguins of Antarctica")
     )
     (record,) = to_documents([{"text": "Just text."}])
     assert record.id.startswith("python:") and record.metadata == {}

@@ -177,11 +177,11 @@ class ScriptedIndex:
         self.manifest = {"model": "scripted", "chunks": 2}
         self.reader = "scripted"
         self.answers = answers
-        self.calls: list[tuple[list[str], dict[str, Any]]] = []
+        self.calls: list[tuple[str, dict[str, Any]]] = []
 
-    def ask_many(self, questions: list[str], k: int = 5, **options: Any) -> list[Answer]:
-        self.calls.append((questions, {"k": k, **options}))
-        return [self.answers[q] for q in questions]
+    def ask(self, question: str, k: int = 5, **options: Any) -> Answer:
+        self.calls.append((question, {"k": k, **options}))
+        return self.answers[question]
 
 
 QUESTIONS = [
@@ -201,28 +201,58 @@ def scripted() -> ScriptedIndex:
     )
 
 
-def test_evaluate_batches_and_records_settings() -> None:
+def test_evaluate_asks_each_question_and_records_settings() -> None:
     index = scripted()
-    report = evaluate(QUESTIONS, index=index, k=3, mode="keyword", min_score=0.2, batch_size=2)  # type: ignore[arg-type]
+    report = evaluate(QUESTIONS, index=index, k=3, mode="keyword", min_score=0.2)  # type: ignore[arg-type]
     options = {"k": 3, "mode": "keyword", "min_score": 0.2}
     assert index.calls == [
-        (["How much?"], options),  # the untimed warm-up
-        (["How much?", "Who heads it?"], options),
-        (["When?"], options),
+        ("How much?", options),  # the untimed warm-up
+        ("How much?", options),
+        ("Who heads it?", options),
+        ("When?", options),
     ]
     assert [r.correct for r in report.questions] == [True, True, False]
-    assert report.questions[0].latency_ms == report.questions[1].latency_ms  # one batch
     assert report.index == {"model": "scripted", "chunks": 2}
     assert report.settings == {
         "k": 3,
         "reader": "scripted",
         "mode": "keyword",
         "min_score": 0.2,
-        "batch_size": 2,
+        "latency": "wall time of Index.ask for the question alone, after one untimed warm-up "
+        "question",
     }
     assert report.metrics["answer_accuracy"] == 0.5
     assert report.metrics["hit@3"] == 0.5
     assert "squad_v2_exact" not in report.metrics
+
+
+class Clock:
+    """A fake ``perf_counter``: time moves only when the scripted index says a question took
+    so many milliseconds."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_each_rows_latency_is_the_time_of_its_own_question(monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = Clock()
+    # ``qa.evaluate`` names the function; the module is in sys.modules.
+    monkeypatch.setattr(sys.modules["qa.evaluate"], "perf_counter", clock)
+    took_ms = {"How much?": 5.0, "Who heads it?": 40.0, "When?": 12.0}
+
+    class TimedIndex(ScriptedIndex):
+        def ask(self, question: str, k: int = 5, **options: Any) -> Answer:
+            clock.now += took_ms[question] / 1000
+            return super().ask(question, k, **options)
+
+    report = evaluate(QUESTIONS, index=TimedIndex(scripted().answers))  # type: ignore[arg-type]
+    latencies = [row.latency_ms for row in report.questions]
+    assert latencies == pytest.approx([5.0, 40.0, 12.0])  # the warm-up is not counted
+    assert report.metrics["latency_ms_p50"] == pytest.approx(12.0)
+    assert report.metrics["latency_ms_p95"] == pytest.approx(37.2)
 
 
 def test_evaluate_reads_a_path_and_detects_squad_v2(tmp_path: Path) -> None:
@@ -262,7 +292,7 @@ def test_evaluate_keeps_the_questions_of_one_split(tmp_path: Path) -> None:
     report = evaluate(path, index=index, split="test")  # type: ignore[arg-type]
     assert [row.id for row in report.questions] == ["NAIO"]
     assert report.settings["split"] == "test"
-    assert index.calls[-1][0] == ["Who heads it?"]
+    assert index.calls[-1][0] == "Who heads it?"
     with pytest.raises(qa.QuestionSetError, match="no split 'dev'; choose one of test, tune"):
         evaluate(path, index=index, split="dev")  # type: ignore[arg-type]
     with pytest.raises(qa.QuestionSetError, match="Could not read the splits file"):
@@ -274,7 +304,6 @@ def test_evaluate_keeps_the_questions_of_one_split(tmp_path: Path) -> None:
     [
         ({"k": 0}, ValueError, r"k must be a positive integer, got 0"),
         ({"k": 2.5}, ValueError, r"k must be a positive integer, got 2\.5"),
-        ({"batch_size": 0}, ValueError, r"batch_size must be a positive integer"),
     ],
 )
 def test_evaluate_bad_arguments(
@@ -389,6 +418,9 @@ def test_evaluate_on_a_real_index(real_index: tuple[qa.Index, Path], question_fi
     )
     assert report.index == index.manifest
     assert report.settings["format"] == "jsonl"
+    # Each row's latency is its own question's timing: six questions, six figures.
+    assert len({r.latency_ms for r in report.questions}) == 6
+    assert all(r.latency_ms > 0 for r in report.questions)
     # Each row agrees with what the index answers and retrieves for that question alone.
     for result in report.questions:
         single = index.ask(result.question, k=3)

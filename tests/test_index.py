@@ -250,6 +250,25 @@ def test_stale_detection_and_rebuild_of_the_default_index(
     assert explicit.ask("What is the capital of Peru?").text == "Lima is the capital of Peru."
 
 
+def test_rebuilding_a_broken_default_index_says_why_without_advising_a_rebuild(
+    corpus_dir: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    index_dir = tmp_path / "index"
+    qa.build_index(corpus_dir, index_dir, show_progress=False)
+    monkeypatch.setenv("QA_CORPUS_DIR", str(corpus_dir))
+    monkeypatch.setenv("QA_INDEX_DIR", str(index_dir))
+    monkeypatch.setattr("qa.api._default", None)
+    (store.live_folder(index_dir) / "manifest.json").write_text("{not json")
+    with caplog.at_level(logging.WARNING, logger="qa.api"):
+        qa.load_index()
+    (line,) = [r.getMessage() for r in caplog.records if r.name == "qa.api"]
+    assert line.startswith(f"Building the default index in {index_dir}: Cannot read")
+    assert "qa build" not in line and "rebuild the index" not in line  # it is being rebuilt
+
+
 # -- incremental builds -------------------------------------------------------------------------
 
 

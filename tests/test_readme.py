@@ -40,3 +40,10 @@ def test_every_cli_command_is_documented() -> None:
             for option in action.option_strings:
                 if option.startswith("--") and option != "--help":
                     assert option in README, f"qa {name} {option}"
+
+
+def test_the_readme_stays_a_front_door() -> None:
+    """Short enough to read (details live in docs/), and every docs/ link it gives exists."""
+    assert len(README.splitlines()) <= 250
+    for target in re.findall(r"\]\(((?:docs|examples|qa)/[^)#]+)", README):
+        assert (ROOT / target).exists(), target

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 from typing import Any, cast
 
@@ -12,9 +13,11 @@ from web_answers import DOC, abstained, found
 from qa.errors import EmptyQuestionError
 from qa.types import Answer
 from qa.web.chat import (
+    MAX_QUESTION_CHARS,
     Chat,
     ChatState,
     answer_in_context,
+    checked_question,
     contextual_question,
     is_follow_up,
     record_thumb,
@@ -162,12 +165,83 @@ def test_a_follow_up_turn_is_asked_with_the_topic_and_keeps_it() -> None:
     assert state.answers == {1: found(), 3: other_sentence(follow)}
 
 
-def test_a_user_error_reaches_the_page_as_a_gradio_error() -> None:
+def test_a_user_error_reaches_the_page_as_a_gradio_error(caplog: pytest.LogCaptureFixture) -> None:
     import gradio as gr
 
     chat, _ = chat_over({})
-    with pytest.raises(gr.Error, match="no canned answer for 'Why\\?'"):
+    with (
+        caplog.at_level(logging.WARNING, logger="qa.web"),
+        pytest.raises(gr.Error, match="no canned answer for 'Why\\?'") as raised,
+    ):
         chat.ask("Why?")
+    assert raised.value.print_exception is False  # Gradio prints no traceback for it
+    assert [(r.name, r.levelname, r.getMessage()) for r in caplog.records] == [
+        ("qa.web.chat", "WARNING", "Refused a question: no canned answer for 'Why?'")
+    ]
+    assert all(r.exc_info is None for r in caplog.records)
+
+
+def test_a_real_bug_is_no_user_error(caplog: pytest.LogCaptureFixture) -> None:
+    class Broken(FakeIndex):
+        def ask(self, question: str, **options: Any) -> Answer:
+            raise RuntimeError("the index broke")
+
+    chat = Chat(cast(Any, Broken({})))
+    with caplog.at_level(logging.WARNING, logger="qa.web"), pytest.raises(RuntimeError):
+        chat.ask("Why?")  # left to Gradio, which prints its traceback
+    assert caplog.records == []
+
+
+@pytest.mark.parametrize(
+    ("question", "message"),
+    [
+        (None, "The question must be text, got nothing (null); send one question as a string"),
+        (42, "The question must be text, got a value of type int; send one question as a string"),
+        (
+            "x" * (MAX_QUESTION_CHARS + 1),
+            f"The question is {MAX_QUESTION_CHARS + 1:,} characters long; ask it in at most "
+            f"{MAX_QUESTION_CHARS:,} characters",
+        ),
+    ],
+)
+def test_checked_question_refuses_what_is_not_a_question(
+    caplog: pytest.LogCaptureFixture, question: object, message: str
+) -> None:
+    import gradio as gr
+
+    with caplog.at_level(logging.WARNING, logger="qa.web"), pytest.raises(gr.Error) as raised:
+        checked_question(question)
+    assert raised.value.message == message
+    assert raised.value.print_exception is False
+    assert caplog.messages == [f"Refused a question: {message}"]
+
+
+def test_checked_question_passes_text_as_it_is() -> None:
+    padded = "  " + "y" * MAX_QUESTION_CHARS + "  "  # the white space around it does not count
+    assert checked_question(padded) == padded
+    assert checked_question("   ") == "   "  # the library refuses an empty one
+
+
+def test_a_turn_refuses_an_oversized_question_without_asking(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    import gradio as gr
+
+    chat, index = chat_over({})
+    with caplog.at_level(logging.WARNING, logger="qa.web"), pytest.raises(gr.Error):
+        chat.respond("x" * 5000, [], ChatState(), 5, "dense", 0.3)
+    assert index.calls == []
+    assert len(caplog.records) == 1
+
+
+def test_a_turn_takes_no_question_as_an_empty_one(caplog: pytest.LogCaptureFixture) -> None:
+    import gradio as gr
+
+    chat, index = chat_over({})
+    with caplog.at_level(logging.WARNING, logger="qa.web"), pytest.raises(gr.Error):
+        chat.respond(cast(Any, None), [], ChatState(), 5, "dense", 0.3)
+    assert [call[0] for call in index.calls] == [""]
+    assert caplog.messages == ["Refused a question: no canned answer for ''"]
 
 
 def test_clear_empties_the_sources_and_the_state() -> None:

@@ -23,7 +23,7 @@ from web_answers import (
 )
 
 from qa.types import Answer, Quote
-from qa.web.api import answer_to_json
+from qa.web.api import answer_to_json, passage_to_json, quote_to_json
 from qa.web.format import (
     format_answer,
     format_question,
@@ -325,6 +325,8 @@ def test_answer_to_json() -> None:
                 "rank": 1,
                 "doc_id": "naio.md",
                 "title": "NAIO news",
+                "section": "Funding",
+                "page": None,
                 "start": S_START,
                 "end": len(DOC),
                 "text": DOC[S_START:],
@@ -334,6 +336,8 @@ def test_answer_to_json() -> None:
                 "rank": 2,
                 "doc_id": "other.txt",
                 "title": "Other",
+                "section": None,
+                "page": None,
                 "start": 0,
                 "end": 11,
                 "text": "Other text.",
@@ -371,6 +375,8 @@ def test_answer_to_json_of_an_abstention_with_a_closest_sentence() -> None:
             "rank": 1,
             "doc_id": "naio.md",
             "title": "NAIO news",
+            "section": "Funding",
+            "page": None,
             "start": S_START,
             "end": len(DOC),
             "text": DOC[S_START:],
@@ -385,6 +391,28 @@ def test_answer_to_json_of_an_abstention_with_a_closest_sentence() -> None:
 
 def test_answer_to_json_without_span() -> None:
     assert answer_to_json(found(span=None))["span"] is None
+
+
+def test_citations_carry_document_title_section_page_offsets_and_quote() -> None:
+    cite = passage(DOC, 0, section="Funding", page=3)
+    got = passage_to_json(cite)
+    assert got == {
+        "rank": 1,
+        "doc_id": "naio.md",
+        "title": "NAIO news",
+        "section": "Funding",
+        "page": 3,
+        "start": 0,
+        "end": len(DOC),
+        "text": DOC,
+        "score": 0.8,
+    }
+    # One code path: the JSON is the result's own to_dict(), wherever the passage is cited.
+    assert got == cite.to_dict()
+    assert answer_to_json(found(citations=[cite]))["citations"] == [got]
+    quote = replace(closest(), citation=cite)
+    assert quote_to_json(quote) == quote.to_dict() and quote_to_json(quote)["citation"] == got
+    assert answer_to_json(unsure(quote)) == unsure(quote).to_dict()
 
 
 # --- the pieces: where, holders ------------------------------------------------------------------

@@ -1,10 +1,13 @@
-"""Where the app listens: arguments, then the environment, then 127.0.0.1:7860."""
+"""Where the app listens (arguments, then the environment, then 127.0.0.1:7860), and how
+``launch`` serves: quietly, telling ``on_ready`` the URL, until interrupted."""
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 import pytest
 
-from qa.web.server import server_address
+from qa.web.server import launch, server_address
 
 # --- server address ------------------------------------------------------------------------------
 
@@ -28,3 +31,50 @@ def test_server_address_reject_a_bad_port(monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.setenv("GRADIO_SERVER_PORT", "http")
     with pytest.raises(ValueError, match="GRADIO_SERVER_PORT is 'http'"):
         server_address()
+
+
+# --- launch: quiet, then on_ready, then blocking until interrupted --------------------------------
+
+
+class FakeDemo:
+    """Stands for a ``gr.Blocks``: records how it was launched and closed."""
+
+    def __init__(self) -> None:
+        self.launched: dict[str, Any] = {}
+        self.closed: list[bool] = []
+        self.is_running = False
+        self.local_url = ""
+
+    def launch(self, **options: Any) -> None:
+        self.launched = options
+        self.is_running = True
+        self.local_url = f"http://{options['server_name']}:{options['server_port']}/"
+
+    def close(self, verbose: bool = True) -> None:
+        self.closed.append(verbose)
+        self.is_running = False
+
+
+def test_launch_is_quiet_and_tells_on_ready_the_url() -> None:
+    demo = FakeDemo()
+    seen: list[str] = []
+
+    def ready(url: str) -> None:
+        seen.append(url)
+        demo.is_running = False  # the server stops: launch returns
+
+    launch(cast(Any, demo), host="127.0.0.1", port=7861, on_ready=ready)
+    assert seen == ["http://127.0.0.1:7861"]
+    options = {k: demo.launched[k] for k in ("share", "quiet", "prevent_thread_lock")}
+    assert options == {"share": False, "quiet": True, "prevent_thread_lock": True}
+    assert demo.closed == [False]  # closed without Gradio's "Closing server" line
+
+
+def test_launch_closes_quietly_on_ctrl_c() -> None:
+    demo = FakeDemo()
+
+    def interrupt(url: str) -> None:
+        raise KeyboardInterrupt
+
+    launch(cast(Any, demo), host="127.0.0.1", port=7862, on_ready=interrupt)
+    assert demo.closed == [False]

@@ -139,6 +139,21 @@ def wait_until_up(
     )
 
 
+def wait_until_ready(
+    process: subprocess.Popen[bytes], log_file: Path, timeout: float = 30.0
+) -> None:
+    """Return once the app ``process`` has printed its "Ready: " line to ``log_file`` (just
+    after it starts answering); raise with the log if it does not within ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if any(line.startswith("Ready: ") for line in log_file.read_text().splitlines()):
+            return
+        if process.poll() is not None:
+            break
+        time.sleep(0.1)
+    raise RuntimeError(f"the app printed no Ready line:\n{log_file.read_text()[-4000:]}")
+
+
 _running: tuple[WebApp, subprocess.Popen[bytes]] | None = None
 
 
@@ -174,6 +189,7 @@ def start(base: Path) -> tuple[WebApp, subprocess.Popen[bytes]]:
         )
     try:
         wait_until_up(app.url, process, app.log_file)
+        wait_until_ready(process, app.log_file)
     except BaseException:
         stop(process)
         raise

@@ -9,10 +9,15 @@ asked too, and its answer, if any, is shown (``answer_in_context``).
 ``Chat`` holds the callbacks that the layout wires to its components: they call ``Index.ask``
 and format what it returns. No retrieval logic lives here; Gradio is imported only to raise
 ``gr.Error``.
+
+A user's mistake (an empty, oversized or malformed question; see ``checked_question``) is no
+server error: ``user_error`` logs it as one warning line of this module's logger, with no
+traceback, and the page (or API client) gets the message. Tracebacks are for real bugs.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -26,6 +31,11 @@ from qa.web.format import format_answer, format_question, format_sources
 
 if TYPE_CHECKING:
     from qa.index import Index
+
+logger = logging.getLogger(__name__)
+
+#: The longest question taken, in characters (the reader reads its first 64 tokens anyway).
+MAX_QUESTION_CHARS = 1000
 
 #: Words that point back to the previous question, making a question a follow-up.
 REFERRING_WORDS = ("it", "its", "they", "them", "their", "this", "these", "those")
@@ -43,6 +53,31 @@ def contextual_question(question: str, topic: str | None) -> str:
     question = question.strip()
     if topic and is_follow_up(question):
         return f"{topic.strip()} {question}"
+    return question
+
+
+def user_error(message: str) -> Exception:
+    """A ``gr.Error`` carrying ``message`` for the page or API client, for a user's mistake:
+    logged here as one warning line, and not printed by Gradio with a traceback."""
+    import gradio as gr
+
+    logger.warning("Refused a question: %s", message)
+    return gr.Error(message, print_exception=False)
+
+
+def checked_question(question: object) -> str:
+    """``question`` as received from a page or API client, if it is text of at most
+    ``MAX_QUESTION_CHARS`` characters (an empty one is left for the library to refuse);
+    otherwise raise ``user_error`` saying what is wrong."""
+    if not isinstance(question, str):
+        got = "nothing (null)" if question is None else f"a value of type {type(question).__name__}"
+        raise user_error(f"The question must be text, got {got}; send one question as a string")
+    length = len(question.strip())
+    if length > MAX_QUESTION_CHARS:
+        raise user_error(
+            f"The question is {length:,} characters long; ask it in at most "
+            f"{MAX_QUESTION_CHARS:,} characters"
+        )
     return question
 
 
@@ -113,13 +148,12 @@ class Chat:
         min_score: float | None = None,
     ) -> Answer:
         """``Index.ask``; a user's error (a ``QAError``, or a bad k or mode, named in its
-        message) is raised as a ``gr.Error`` carrying the library's message."""
+        message) is raised as ``user_error`` of the library's message: one warning logged, no
+        traceback."""
         try:
             return self.index.ask(question, k=int(k), mode=mode or None, min_score=min_score)
         except (QAError, ValueError) as exc:
-            import gradio as gr
-
-            raise gr.Error(str(exc)) from exc
+            raise user_error(str(exc)) from exc
 
     def respond(
         self,
@@ -131,8 +165,9 @@ class Chat:
         min_score: float,
     ) -> tuple[str, list[dict[str, Any]], str, ChatState]:
         """One turn: answer ``question`` in context; return the emptied question box, the chat
-        with the question and reply added, the sources panel, and the session's state."""
-        question = question or ""
+        with the question and reply added, the sources panel, and the session's state. A
+        question that is not text, or is too long, is refused (``checked_question``)."""
+        question = checked_question("" if question is None else question)
         answer = answer_in_context(
             lambda q: self.ask(q, k, mode, min_score), question, state.topic, state.last
         )
