@@ -50,6 +50,7 @@ def build_index(
     show_progress: bool | None = None,
     incremental: bool = True,
     store: StoreChoice | None = None,
+    index_type: str | None = None,
     uri: str | None = None,
     collection: str | None = None,
     ray: bool | str = False,
@@ -66,6 +67,12 @@ def build_index(
     ``uri``, in ``collection``; needs ``qa[milvus]``). ``None`` keeps the index's store, FAISS
     for a new index. ``ray=True`` embeds on a local Ray, ``ray="ray://host:10001"`` on a cluster
     (needs ``qa[ray]``).
+
+    ``index_type`` is the dense index: ``"auto"`` (exact below 20,000 chunks, ``"hnsw-sq8"`` from
+    there on), ``"flat"`` (exact), ``"hnsw"`` (HNSW over float32 vectors) or ``"hnsw-sq8"`` (HNSW
+    over 8-bit codes, a quarter of the memory, its candidates ranked exactly on the float32
+    vectors read from disk; Milvus: HNSW_SQ with an FP32 refine). ``None`` keeps the index's own
+    choice, ``"auto"`` for a new index.
     """
     from qa.build import build
 
@@ -79,6 +86,7 @@ def build_index(
         show_progress=show_progress,
         incremental=incremental,
         store=store,
+        index_type=index_type,
         uri=uri,
         collection=collection,
         ray=ray,

@@ -51,6 +51,7 @@ def build(
     chunk_tokens: int = CHUNK_TOKENS,
     incremental: bool = True,
     store: StoreChoice | None = None,
+    index_type: str | None = None,
     uri: str | None = None,
     collection: str | None = None,
     ray: bool | str = False,
@@ -67,6 +68,8 @@ def build(
     """
     if store is not None and store not in STORES:
         raise ValueError(f"store must be one of {', '.join(STORES)}; got {store!r}")
+    if index_type is not None:
+        folder_store.check_index_type(index_type)
     with folder_store.build_lock(index_dir):
         documents, hashes = read_corpus(corpus_dir)
         documents, edits = _with_edits(documents, index_dir)
@@ -81,6 +84,7 @@ def build(
             chunk_tokens=chunk_tokens,
             incremental=incremental,
             target=_target(index_dir, store, uri, collection),
+            index_type=index_type or _index_type(index_dir),
             ray=ray,
         )
 
@@ -132,8 +136,19 @@ def update(
             chunk_tokens=int(manifest.chunking["chunk_tokens"]),
             incremental=True,
             target=manifest.store,
+            index_type=str(manifest.index.get("index_type", folder_store.DEFAULT_INDEX_TYPE)),
             ray=False,
         )
+
+
+def _index_type(index_dir: Path) -> str:
+    """The index type the index in ``index_dir`` was asked for, else the default."""
+    try:
+        manifest = folder_store.read_manifest(index_dir)
+    except QAError:
+        manifest = None
+    chosen = manifest.index.get("index_type") if manifest is not None else None
+    return str(chosen or folder_store.DEFAULT_INDEX_TYPE)
 
 
 def _with_edits(documents: list[Document], index_dir: Path) -> tuple[list[Document], Edits]:
@@ -196,6 +211,7 @@ def _build(
     chunk_tokens: int,
     incremental: bool,
     target: StoreInfo,
+    index_type: str,
     ray: bool | str,
 ) -> Path:
     """Index ``documents`` (read from ``corpus_dir`` with these file ``hashes``, then ``edits``)
@@ -232,13 +248,14 @@ def _build(
         )
         if fresh.any():
             vectors[fresh] = embed(fresh)
-        faiss_index, store_params = folder_store.make_faiss_index(vectors)
-        search = FaissSearch(faiss_index, *build_bm25(texts))
+        faiss_index, store_params = folder_store.make_faiss_index(vectors, index_type)
+        exact = vectors if "rerank" in store_params else None
+        search = FaissSearch(faiss_index, *build_bm25(texts), vectors=exact)
         bm25 = {**BM25_PARAMS, "tokenizer": KEYWORD_TERMS}
     else:
         from qa import milvus_build
 
-        collection = milvus_build.open_for_build(target, index_dir, encoder, len(texts))
+        collection = milvus_build.open_for_build(target, index_dir, encoder, len(texts), index_type)
         keys = search = milvus_build.chunk_keys(documents, chunk_table, texts)
         fresh = ~collection.contains(keys)
         if fresh.any():
@@ -341,7 +358,13 @@ def _reusable(
         return None
     vectors = None
     if isinstance(stored.search, FaissSearch):
-        vectors = stored.search.faiss_index.reconstruct_n(0, stored.search.faiss_index.ntotal)
+        exact = stored.search.vectors  # a compressed index's codes would lose precision
+        faiss_index = stored.search.faiss_index
+        vectors = (
+            np.array(exact)
+            if exact is not None
+            else faiss_index.reconstruct_n(0, faiss_index.ntotal)
+        )
     return _Previous(stored.documents, stored.chunks, vectors)
 
 

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from qa.errors import QAError
 from qa.render import plural
 from qa.retrieval import DEFAULT_K, MODES
+from qa.store import INDEX_TYPES
 from qa.types import Answer
 
 if TYPE_CHECKING:
@@ -75,6 +76,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     build.add_argument("--collection", help="Milvus collection (default: qa_chunks)")
     build.add_argument(
+        "--index-type",
+        choices=INDEX_TYPES,
+        help="dense index: auto (exact below 20,000 chunks, hnsw-sq8 above), flat, hnsw, "
+        "hnsw-sq8 (default: the index's own, else auto)",
+    )
+    build.add_argument(
         "--ray",
         nargs="?",
         const=True,
@@ -136,6 +143,7 @@ def _build(args: argparse.Namespace) -> int:
         uri=args.uri,
         collection=args.collection,
         ray=args.ray,
+        index_type=args.index_type,
     )
     counts, embedded = index.manifest.counts, index.manifest.embedded
     print(

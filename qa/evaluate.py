@@ -21,6 +21,7 @@ from pathlib import Path
 from time import perf_counter
 from typing import TYPE_CHECKING, Any
 
+from qa.errors import MissingDependencyError
 from qa.metrics import (
     Metric,
     QuestionResult,
@@ -148,7 +149,7 @@ class EvalReport:
         try:
             import pandas
         except ImportError as exc:
-            raise ImportError(
+            raise MissingDependencyError(
                 "EvalReport.to_dataframe() needs pandas, which is not installed; "
                 "run 'pip install pandas', or use write_csv() / to_dict() instead"
             ) from exc
@@ -163,6 +164,19 @@ class EvalReport:
         lines.append(f"{'-' * width}  {'-' * value_width}")
         lines += [f"{name:<{width}}  {value:>{value_width}}" for name, value in rows]
         return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        """Jupyter's display: the question counts and failures, then the metrics table."""
+        from qa import render
+
+        m = self.metrics
+        caption = (
+            f"{m.get('n')} questions ({m.get('n_answerable')} answerable, "
+            f"{m.get('n_unanswerable')} unanswerable), k={self.settings.get('k', DEFAULT_K)}: "
+            f"{len(self.failures())} failures"
+        )
+        rows = [(name, format_metric(name, value)) for name, value in m.items()]
+        return render.notebook(render.figures_table(caption, rows))
 
     def __repr__(self) -> str:
         m = self.metrics

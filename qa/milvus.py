@@ -81,9 +81,10 @@ def target(uri: str | None, collection: str | None) -> StoreInfo:
 
 
 def open_search(
-    target: StoreInfo, index_dir: Path, keys: np.ndarray, model: ModelInfo
+    target: StoreInfo, index_dir: Path, keys: np.ndarray, model: ModelInfo, refine_k: int = 0
 ) -> MilvusSearch:
-    """The search of a Milvus store an index folder names."""
+    """The search of a Milvus store an index folder names (``refine_k``: how many times k
+    candidates a compressed index ranks again on the float32 vectors; 0 for none)."""
     uri = resolve(target, index_dir)
     if not is_remote(uri) and not Path(uri).exists():
         raise IndexNotFoundError(
@@ -106,7 +107,12 @@ def open_search(
     except Exception as error:
         raise_store_error(error, uri)
     return MilvusSearch(
-        client, name, keys, extra=max(0, rows - len(keys)), filterable=DOC_FIELD in fields
+        client,
+        name,
+        keys,
+        extra=max(0, rows - len(keys)),
+        filterable=DOC_FIELD in fields,
+        refine_k=refine_k,
     )
 
 
@@ -121,6 +127,8 @@ class MilvusSearch:
     extra: int = 0
     #: Whether the rows carry their document id (collections built before filters do not).
     filterable: bool = True
+    #: A compressed (HNSW_SQ) index's re-rank depth, as a multiple of k; 0 for none.
+    refine_k: int = 0
     _order: np.ndarray = field(init=False, repr=False)
     _sorted: np.ndarray = field(init=False, repr=False)
 
@@ -129,7 +137,10 @@ class MilvusSearch:
         self._sorted = self.keys[self._order]
 
     def dense(self, vectors: np.ndarray, k: int, allowed: Allowed | None = None) -> list[Hits]:
-        params = {"metric_type": "IP", "params": {"ef": max(HNSW_EF, k + self.extra)}}
+        search: dict[str, Any] = {"ef": max(HNSW_EF, k + self.extra)}
+        if self.refine_k:
+            search["refine_k"] = self.refine_k
+        params = {"metric_type": "IP", "params": search}
         data = [v.tolist() for v in np.asarray(vectors, dtype=np.float32)]
         return self._search(data, "vector", params, k, allowed)
 

@@ -29,13 +29,16 @@ from qa.milvus import (
     raise_store_error,
     resolve,
 )
-from qa.retrieval import BM25_PARAMS, keyword_terms
+from qa.retrieval import BM25_PARAMS, RERANK_FACTOR, keyword_terms
+from qa.store import HNSW_EF_CONSTRUCTION, HNSW_M, choose_index_type
 
 logger = logging.getLogger(__name__)
 
-# At and above this many chunks the dense index is HNSW, below it FLAT (exact), as for FAISS.
-HNSW_THRESHOLD = 20_000
-HNSW = {"M": 32, "efConstruction": 80}
+HNSW = {"M": HNSW_M, "efConstruction": HNSW_EF_CONSTRUCTION}
+# qa's index types (``qa.store.INDEX_TYPES``) as Milvus's: "hnsw-sq8" is HNSW over 8-bit codes
+# whose candidates are ranked again on the float32 vectors, RERANK_FACTOR times k of them.
+MILVUS_INDEX = {"flat": "FLAT", "hnsw": "HNSW", "hnsw-sq8": "HNSW_SQ"}
+SQ8 = {"sq_type": "SQ8", "refine": True, "refine_type": "FP32"}
 INSERT_BATCH = 1_000
 MAX_TEXT_BYTES = 65_535  # Milvus's VARCHAR limit; a chunk is far shorter
 BM25 = {"bm25_k1": BM25_PARAMS["k1"], "bm25_b": BM25_PARAMS["b"]}
@@ -123,15 +126,18 @@ class Collection:
             logger.info("Deleted %d chunks no index uses from %s", len(stale), self.name)
 
 
-def open_for_build(target: StoreInfo, index_dir: Path, encoder: Any, chunks: int) -> Collection:
-    """The build's collection: created when missing, checked against the model when not."""
+def open_for_build(
+    target: StoreInfo, index_dir: Path, encoder: Any, chunks: int, index_type: str
+) -> Collection:
+    """The build's collection: created when missing, checked against the model when not; its
+    dense index is the one ``index_type`` (see ``qa.store.INDEX_TYPES``) gives ``chunks``."""
     uri = resolve(target, index_dir)
     if not is_remote(uri):
         Path(uri).parent.mkdir(parents=True, exist_ok=True)
     client = connect(uri)
     name = str(target.collection)
     model = {"qa.model": encoder.name, "qa.dimension": str(encoder.dimension)}
-    wanted = _dense_index(chunks)
+    wanted = _dense_index(chunks, index_type)
     try:
         if client.has_collection(name):
             if DOC_FIELD not in check_model(client, name, uri, encoder.name, encoder.dimension):
@@ -149,8 +155,11 @@ def open_for_build(target: StoreInfo, index_dir: Path, encoder: Any, chunks: int
     except Exception as error:
         raise_store_error(error, uri)
     params = {"type": wanted["index_type"], "metric": "inner_product", "collection": name}
-    if wanted["index_type"] == "HNSW":
-        params.update(HNSW, efSearch=HNSW_EF)
+    if wanted["index_type"] != "FLAT":
+        params.update(wanted["params"], efSearch=HNSW_EF)
+    if "refine" in wanted["params"]:
+        params["refine_k"] = RERANK_FACTOR
+    params["index_type"] = index_type
     return Collection(client, name, params)
 
 
@@ -187,14 +196,15 @@ def _create(client: Any, name: str, dimension: int, dense: dict[str, Any],
     client.create_collection(name, schema=schema, index_params=index_params, properties=model)
 
 
-def _dense_index(chunks: int) -> dict[str, Any]:
-    if chunks >= HNSW_THRESHOLD:
-        return {"index_type": "HNSW", "metric_type": "IP", "params": dict(HNSW)}
-    return {"index_type": "FLAT", "metric_type": "IP", "params": {}}
+def _dense_index(chunks: int, index_type: str) -> dict[str, Any]:
+    chosen = choose_index_type(index_type, chunks)
+    params = {} if chosen == "flat" else {**HNSW, **(SQ8 if chosen == "hnsw-sq8" else {})}
+    return {"index_type": MILVUS_INDEX[chosen], "metric_type": "IP", "params": params}
 
 
 def _set_dense_index(client: Any, name: str, wanted: dict[str, Any]) -> None:
-    """Rebuild the dense index when the corpus crossed HNSW_THRESHOLD since the last build."""
+    """Rebuild the dense index when the type changed since the last build (asked for, or the
+    corpus crossed ``qa.store.HNSW_THRESHOLD``)."""
     current = client.describe_index(name, "vector") or {}
     if current.get("index_type") == wanted["index_type"]:
         return

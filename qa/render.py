@@ -16,7 +16,8 @@ Every piece of document text is untrusted: it is escaped with ``html.escape`` he
   a place, a count of things);
 - ``quote``, ``not_found``, ``sources``, ``passage_head``: the blocks of a reply and of the
   sources panel;
-- ``passages_table``, ``notebook``: the notebook displays, self-contained (a small ``<style>``).
+- ``passages_table``, ``figures_table``, ``notebook``: the notebook displays, self-contained
+  (a small ``<style>``).
 """
 
 from __future__ import annotations
@@ -314,6 +315,16 @@ def passages_table(passages: Sequence[Cited]) -> str:
     return (
         '<table class="qa-table"><thead><tr><th>rank</th><th>source</th><th>score</th>'
         f"<th>text</th></tr></thead><tbody>{rows}</tbody></table>"
+    )
+
+
+def figures_table(caption: str, rows: Sequence[tuple[str, str]]) -> str:
+    """A two-column table of names and formatted figures, under ``caption`` (all escaped)."""
+    body = "".join(f'<tr><td>{esc(name)}</td><td class="qa-num">{esc(value)}</td></tr>'
+                   for name, value in rows)  # fmt: skip
+    return (
+        f'<p class="qa-sources-head">{esc(caption)}</p><table class="qa-table"><thead><tr>'
+        f"<th>metric</th><th>value</th></tr></thead><tbody>{body}</tbody></table>"
     )
 
 

@@ -25,6 +25,8 @@ DEFAULT_MODE = "hybrid"
 RRF_K = 60  # the usual reciprocal-rank-fusion constant
 # Candidates each retriever contributes to the fusion, at least.
 FUSION_DEPTH = 50
+# A compressed index proposes this many times k candidates; their float32 vectors rank them.
+RERANK_FACTOR = 2
 # The widest HNSW search a narrow metadata filter gets before the exact search takes over.
 MAX_FILTERED_EF = 4_096
 
@@ -56,14 +58,19 @@ class ChunkSearch(Protocol):
 
 @dataclass(frozen=True)
 class FaissSearch:
-    """The embedded store's search: a FAISS index of the chunk vectors and a bm25s index."""
+    """The embedded store's search: a FAISS index of the chunk vectors and a bm25s index.
+
+    ``vectors``, for a compressed FAISS index, are the float32 chunk vectors (memory-mapped
+    when loaded) that rank its candidates exactly; None for an index that holds them itself.
+    """
 
     faiss_index: Any
     bm25: Any
     tokenizer: Any
+    vectors: np.ndarray | None = None
 
     def dense(self, vectors: np.ndarray, k: int, allowed: Allowed | None = None) -> list[Hits]:
-        return dense_search(self.faiss_index, vectors, k, allowed)
+        return dense_search(self.faiss_index, vectors, k, allowed, self.vectors)
 
     def keyword(
         self, questions: Sequence[str], k: int, allowed: Allowed | None = None
@@ -87,7 +94,11 @@ def faiss_threads() -> int:
 
 
 def dense_search(
-    faiss_index: Any, query_vectors: np.ndarray, k: int, allowed: Allowed | None = None
+    faiss_index: Any,
+    query_vectors: np.ndarray,
+    k: int,
+    allowed: Allowed | None = None,
+    exact: np.ndarray | None = None,
 ) -> list[Hits]:
     """Top ``k`` chunk rows by cosine for each query vector, among the ``allowed`` rows.
 
@@ -95,27 +106,44 @@ def dense_search(
     wait on a busy core (16 ms instead of 1.6 ms at 10k chunks, bench/scale.py). Batches use all.
     A filter is applied inside the search (FAISS's ID selector), so ``k`` rows come back when
     ``k`` are allowed; when an approximate (HNSW) search finds fewer, the allowed rows are
-    searched exactly.
+    searched exactly. With ``exact`` (the float32 vectors of a compressed index), the index
+    proposes ``RERANK_FACTOR`` times ``k`` candidates and their exact cosines rank them.
     """
     import faiss
 
     query_vectors = np.ascontiguousarray(query_vectors, dtype=np.float32)
-    k = min(k, faiss_index.ntotal if allowed is None else allowed.count)
+    available = faiss_index.ntotal if allowed is None else allowed.count
+    k = min(k, available)
     if k <= 0:
         return [[] for _ in range(len(query_vectors))]
+    fetch = k if exact is None else min(RERANK_FACTOR * k, available)
     faiss.omp_set_num_threads(1 if len(query_vectors) == 1 else faiss_threads())
     if allowed is None:
-        scores, rows = faiss_index.search(query_vectors, k)
+        scores, rows = faiss_index.search(query_vectors, fetch)
     else:
-        scores, rows = _filtered_search(faiss_index, query_vectors, k, allowed.chunks)
+        scores, rows = _filtered_search(faiss_index, query_vectors, fetch, allowed.chunks, exact)
+    if exact is not None:
+        return [_rerank(query, found, exact, k) for query, found in zip(query_vectors, rows)]
     return [
         [(int(r), float(s)) for r, s in zip(row_ids, row_scores) if r >= 0]
         for row_ids, row_scores in zip(rows, scores)
     ]
 
 
+def _rerank(query: np.ndarray, rows: np.ndarray, exact: np.ndarray, k: int) -> Hits:
+    """The ``k`` best of ``rows`` by exact inner product with ``query`` (ties: lower row)."""
+    rows = np.sort(rows[rows >= 0])  # in file order: a memory-mapped read goes forward
+    scores = np.asarray(exact[rows], dtype=np.float32) @ query
+    order = np.lexsort((rows, -scores))[:k]
+    return [(int(rows[i]), float(scores[i])) for i in order]
+
+
 def _filtered_search(
-    faiss_index: Any, query_vectors: np.ndarray, k: int, allowed: np.ndarray
+    faiss_index: Any,
+    query_vectors: np.ndarray,
+    k: int,
+    allowed: np.ndarray,
+    exact: np.ndarray | None,
 ) -> tuple[np.ndarray, np.ndarray]:
     import faiss as faiss_module
 
@@ -131,15 +159,20 @@ def _filtered_search(
         params = faiss.SearchParametersHNSW(sel=selector, efSearch=breadth)
     scores, rows = faiss_index.search(query_vectors, k, params=params)
     if hnsw is not None and (rows < 0).any():
-        scores, rows = _exact_among(faiss_index, query_vectors, k, np.flatnonzero(allowed))
+        scores, rows = _exact_among(faiss_index, query_vectors, k, np.flatnonzero(allowed), exact)
     return scores, rows
 
 
 def _exact_among(
-    faiss_index: Any, query_vectors: np.ndarray, k: int, rows: np.ndarray
+    faiss_index: Any,
+    query_vectors: np.ndarray,
+    k: int,
+    rows: np.ndarray,
+    exact: np.ndarray | None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Exact inner-product search over the vectors of ``rows`` only."""
-    vectors = faiss_index.reconstruct_batch(rows)
+    """Exact inner-product search over the vectors of ``rows`` only (from ``exact`` when
+    given, else as the index reconstructs them)."""
+    vectors = np.asarray(exact[rows]) if exact is not None else faiss_index.reconstruct_batch(rows)
     scores = query_vectors @ vectors.T
     best = np.argsort(-scores, axis=1, kind="stable")[:, :k]
     return np.take_along_axis(scores, best, axis=1), rows[best]

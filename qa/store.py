@@ -10,6 +10,8 @@ Layout of an index folder::
                                  sections, pages (all offsets index into text)
         chunks.npy               int64 (n, 3): document row, start, end of each chunk
         vectors.faiss            the FAISS index of the chunk vectors (row i = chunk i)
+        vectors.npy              (compressed FAISS index only) the float32 vectors, memory-mapped
+                                 at load to rank the index's candidates exactly
         bm25/                    the bm25s index and its tokenizer vocabulary
         keys.npy                 (Milvus store instead of the two above) int64 chunk keys,
                                  row i = chunk i; vectors and BM25 live in the collection the
@@ -22,8 +24,10 @@ killed at any moment leaves the previous index in place. Builds of one folder ta
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import mmap
 import os
 import secrets
 import shutil
@@ -53,14 +57,36 @@ DOCUMENTS = "documents.jsonl"
 CHUNKS = "chunks.npy"
 KEYS = "keys.npy"
 VECTORS = "vectors.faiss"
+RERANK_VECTORS = "vectors.npy"  # float32 chunk vectors, for a compressed index's re-rank
 BM25_DIR = "bm25"
 # Files up to this size get a full sha256 check at load; larger ones a size check only.
 FULL_CHECK_BYTES = 256 * 1024 * 1024
-# At and above this many chunks the FAISS index is HNSW (approximate), below it exact.
+# At and above this many chunks "auto" picks an approximate index, below it exact search.
 HNSW_THRESHOLD = 20_000  # exact search passes 5 ms near 25k chunks (bench/scale.py)
 HNSW_M = 32
 HNSW_EF_CONSTRUCTION = 80
 HNSW_EF_SEARCH = 128
+#: The dense index types a build may be asked for. "auto": exact below HNSW_THRESHOLD chunks,
+#: "hnsw-sq8" at and above it; "flat": exact; "hnsw": HNSW over float32 vectors (all in
+#: memory); "hnsw-sq8": HNSW over 8-bit codes (a quarter of the memory), its candidates ranked
+#: again exactly on the float32 vectors, memory-mapped from ``vectors.npy``.
+INDEX_TYPES = ("auto", "flat", "hnsw", "hnsw-sq8")
+DEFAULT_INDEX_TYPE = "auto"
+LARGE_INDEX_TYPE = "hnsw-sq8"
+
+
+def check_index_type(index_type: str) -> str:
+    """``index_type`` when it is one of ``INDEX_TYPES``, else a ValueError listing them."""
+    if index_type not in INDEX_TYPES:
+        raise ValueError(f"index_type must be one of {', '.join(INDEX_TYPES)}; got {index_type!r}")
+    return index_type
+
+
+def choose_index_type(index_type: str, chunks: int) -> str:
+    """The concrete index type ("flat", "hnsw" or "hnsw-sq8") for a build of ``chunks``."""
+    if check_index_type(index_type) != "auto":
+        return index_type
+    return LARGE_INDEX_TYPE if chunks >= HNSW_THRESHOLD else "flat"
 
 
 @dataclass(frozen=True)
@@ -109,29 +135,39 @@ def read_documents(index_dir: Path) -> list[Document]:
         ) from error
 
 
-def make_faiss_index(vectors: np.ndarray) -> tuple[Any, dict[str, Any]]:
-    """An exact inner-product index for small corpora, HNSW from HNSW_THRESHOLD chunks on."""
+def make_faiss_index(
+    vectors: np.ndarray, index_type: str = DEFAULT_INDEX_TYPE
+) -> tuple[Any, dict[str, Any]]:
+    """The FAISS index of ``vectors`` (see ``INDEX_TYPES``) and the parameters the manifest
+    records: ``type`` (the FAISS class), ``index_type`` (what was asked for), HNSW's settings,
+    and ``rerank`` (the file of float32 vectors that ranks a compressed index's candidates)."""
     import faiss
 
     faiss.omp_set_num_threads(faiss_threads())  # a query may have left it at one
+    chosen = choose_index_type(index_type, len(vectors))
+    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
     dimension = vectors.shape[1]
     index: Any
-    if len(vectors) >= HNSW_THRESHOLD:
-        index = faiss.IndexHNSWFlat(dimension, HNSW_M, faiss.METRIC_INNER_PRODUCT)
-        index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
-        index.hnsw.efSearch = HNSW_EF_SEARCH
-        params: dict[str, Any] = {
-            "type": "IndexHNSWFlat",
-            "M": HNSW_M,
-            "efConstruction": HNSW_EF_CONSTRUCTION,
-            "efSearch": HNSW_EF_SEARCH,
-        }
-    else:
+    params: dict[str, Any]
+    if chosen == "flat":
         index = faiss.IndexFlatIP(dimension)
         params = {"type": "IndexFlatIP"}
+    else:
+        if chosen == "hnsw":
+            index = faiss.IndexHNSWFlat(dimension, HNSW_M, faiss.METRIC_INNER_PRODUCT)
+            params = {"type": "IndexHNSWFlat"}
+        else:
+            eight_bit: Any = faiss.ScalarQuantizer.QT_8bit  # the stubs type it as a quantizer
+            index = faiss.IndexHNSWSQ(dimension, eight_bit, HNSW_M, faiss.METRIC_INNER_PRODUCT)
+            params = {"type": "IndexHNSWSQ", "quantizer": "SQ8", "rerank": RERANK_VECTORS}
+        index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+        index.hnsw.efSearch = HNSW_EF_SEARCH
+        params.update(M=HNSW_M, efConstruction=HNSW_EF_CONSTRUCTION, efSearch=HNSW_EF_SEARCH)
     if len(vectors):
-        index.add(np.ascontiguousarray(vectors, dtype=np.float32))
-    params["metric"] = "inner_product"
+        if not index.is_trained:  # the 8-bit codes' value ranges, per dimension
+            index.train(vectors)
+        index.add(vectors)
+    params.update(metric="inner_product", index_type=index_type)
     return index, params
 
 
@@ -194,6 +230,8 @@ def _save_faiss_search(folder: Path, search: FaissSearch) -> None:
     import faiss
 
     faiss.write_index(search.faiss_index, str(folder / VECTORS))
+    if search.vectors is not None:
+        np.save(folder / RERANK_VECTORS, np.asarray(search.vectors, np.float32), allow_pickle=False)
     search.bm25.save(str(folder / BM25_DIR), show_progress=False)
     search.tokenizer.save_vocab(str(folder / BM25_DIR))
     search.tokenizer.save_stopwords(str(folder / BM25_DIR))
@@ -223,12 +261,13 @@ def load(index_dir: Path, *, verify: bool = True) -> Stored:
     search: ChunkSearch
     if keys is None:
         assert faiss_search is not None
-        _check_faiss(folder, manifest, chunks, faiss_search.faiss_index)
+        _check_faiss(folder, manifest, chunks, faiss_search)
         search = faiss_search
     else:
         from qa import milvus
 
-        search = milvus.open_search(manifest.store, index_dir, keys, manifest.model)
+        refine_k = int(manifest.index.get("refine_k", 0))
+        search = milvus.open_search(manifest.store, index_dir, keys, manifest.model, refine_k)
     return Stored(folder, manifest, documents, chunks, search)
 
 
@@ -239,11 +278,16 @@ def _load_faiss_search(folder: Path, manifest: Manifest) -> FaissSearch:
     faiss_index: Any = faiss.read_index(str(folder / VECTORS))
     if "efSearch" in manifest.index:
         faiss_index.hnsw.efSearch = int(manifest.index["efSearch"])
+    vectors = None
+    if "rerank" in manifest.index:  # read from disk as queries need them, never all loaded
+        vectors = np.load(folder / str(manifest.index["rerank"]), mmap_mode="r")
+        with contextlib.suppress(AttributeError, OSError, ValueError):  # a few rows a query:
+            vectors._mmap.madvise(mmap.MADV_RANDOM)  # no read-ahead of the rows around them
     bm25 = bm25s.BM25.load(str(folder / BM25_DIR), mmap=True)
     tokenizer = bm25_tokenizer()
     tokenizer.load_vocab(str(folder / BM25_DIR))
     tokenizer.load_stopwords(str(folder / BM25_DIR))
-    return FaissSearch(faiss_index, bm25, tokenizer)
+    return FaissSearch(faiss_index, bm25, tokenizer, vectors)
 
 
 def _check_shapes(
@@ -260,10 +304,13 @@ def _check_shapes(
         raise IndexCorruptError(f"The chunk table in {folder} is corrupt; rebuild with 'qa build'.")
 
 
-def _check_faiss(folder: Path, manifest: Manifest, chunks: np.ndarray, faiss_index: Any) -> None:
+def _check_faiss(folder: Path, manifest: Manifest, chunks: np.ndarray, search: FaissSearch) -> None:
+    faiss_index = search.faiss_index
     dimension = manifest.model.dimension
     if faiss_index.ntotal != len(chunks) or faiss_index.d != dimension:
         _inconsistent(folder, [f"FAISS index of {faiss_index.ntotal} x {faiss_index.d}"])
+    if search.vectors is not None and search.vectors.shape != (len(chunks), dimension):
+        _inconsistent(folder, [f"{RERANK_VECTORS} of shape {search.vectors.shape}"])
 
 
 def _inconsistent(folder: Path, problems: list[str]) -> None:

@@ -21,6 +21,7 @@ from qa.evaluate import (
     contains_answer,
     evaluate,
     first_relevant_rank,
+    format_metric,
     max_over_golds,
 )
 from qa.questions import Question
@@ -152,6 +153,15 @@ def test_repr() -> None:
         "<EvalReport n=6 (4 answerable, 2 unanswerable), k=5: answer_accuracy=0.500, "
         "exact_match=0.250, f1=0.438, hit@5=0.750, mrr=0.458, abstain_recall=0.500; 3 failures>"
     )
+
+
+def test_the_notebook_display_is_the_metrics_table() -> None:
+    report = make_report()
+    shown = report._repr_html_()
+    assert shown.startswith('<div class="qa-result"><style>')
+    assert f"{len(report.failures())} failures" in shown
+    for name, value in report.metrics.items():
+        assert f'<td>{name}</td><td class="qa-num">{format_metric(name, value)}</td>' in shown
 
 
 def test_to_dataframe() -> None:

@@ -358,28 +358,6 @@ def test_builds_of_one_folder_take_turns(
     assert qa.load_index(tmp_path / "index").retrieve("owls", 1)[0].doc_id == "owls-1"
 
 
-def test_large_corpora_get_hnsw_with_its_parameters_recorded(
-    index: qa.Index, corpus_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(store, "HNSW_THRESHOLD", 1)  # the small corpus counts as large
-    hnsw = qa.build_index(corpus_dir, tmp_path, show_progress=False, incremental=False)
-    assert hnsw.manifest["faiss"] == {
-        "type": "IndexHNSWFlat",
-        "M": store.HNSW_M,
-        "efConstruction": store.HNSW_EF_CONSTRUCTION,
-        "efSearch": store.HNSW_EF_SEARCH,
-        "metric": "inner_product",
-    }
-    # set again on load
-    assert hnsw.search.faiss_index.hnsw.efSearch == store.HNSW_EF_SEARCH
-    assert index.manifest["faiss"]["type"] == "IndexFlatIP"
-    for question in ("What causes tides?", "Who studied the eruption?"):
-        exact = index.retrieve(question, 3, mode="dense")
-        approximate = hnsw.retrieve(question, 3, mode="dense")
-        assert [(p.doc_id, p.start) for p in approximate] == [(p.doc_id, p.start) for p in exact]
-        assert [p.score for p in approximate] == pytest.approx([p.score for p in exact], abs=1e-5)
-
-
 def test_a_file_changed_during_a_build_is_indexed_as_read_and_then_stale(
     corpus_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
