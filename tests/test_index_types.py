@@ -83,9 +83,8 @@ def test_an_index_built_before_index_types_loads_and_answers_as_before(
     for question in QUESTIONS:
         assert _top(loaded, question) == _top(index, question)
     # Rebuilt with the defaults, it takes the default choice: exact at this size.
-    assert qa.build_index(corpus_dir, tmp_path, show_progress=False).manifest["faiss"][
-        "type"
-    ] == ("IndexFlatIP")
+    rebuilt = qa.build_index(corpus_dir, tmp_path, show_progress=False)
+    assert rebuilt.manifest["faiss"]["type"] == "IndexFlatIP"
 
 
 def test_an_unknown_index_type_names_the_valid_ones(
