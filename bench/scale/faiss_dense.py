@@ -1,7 +1,9 @@
 """The scale bench's dense part: the FAISS index qa builds, at the bench's size.
 
-``qa.store.make_faiss_index`` (exact ``IndexFlatIP`` below ``store.HNSW_THRESHOLD`` chunks, HNSW
-at and above it) -> build time and memory; ``faiss.write_index`` (what ``store.save`` does) ->
+``qa.store.make_faiss_index`` (exact ``IndexFlatIP`` below ``store.HNSW_THRESHOLD`` chunks,
+``IndexHNSWSQ`` at and above it; its figures here are the index's own, before the exact re-rank
+qa's search adds: ``bench/index_types.py`` measures that search, type by type) -> build time
+and memory; ``faiss.write_index`` (what ``store.save`` does) ->
 size on disk; ``faiss.read_index`` (what ``store.load`` does) in a fresh process, with the file's
 pages evicted first (cold) and then again from the page cache (warm), plain and with
 ``faiss.IO_FLAG_MMAP_IFC`` -> load time and resident memory (``bench.scale.probe``);
