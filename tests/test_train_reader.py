@@ -98,6 +98,15 @@ def test_a_few_training_steps_export_a_reader_that_loads(tmp_path: Path, tokeniz
     assert start.shape == end.shape == batch["input_ids"].shape and has.shape == (4,)
     assert torch.isfinite(train_reader.loss_of(model, batch))
 
+    # A second pass starts from the first one's weights (at a learning rate of 0, it keeps them).
+    torch.save(model.state_dict(), tmp_path / "reader.pt")
+    second = train_reader.train(
+        features, base, tmp_path / "pass2", init=tmp_path / "reader.pt", learning_rate=0.0,
+        max_steps=1,
+    )  # fmt: skip
+    first = model.state_dict()
+    assert all(torch.equal(value, first[name]) for name, value in second.state_dict().items())
+
     path = train_reader.export(model, Path(resolve_model(DEFAULT_MODEL)), tmp_path / "out")
     assert path.stat().st_size < 60e6
     reader = Reader(tmp_path / "out")

@@ -116,6 +116,8 @@ def train(
     out: Path,
     *,
     seed: int = SEED,
+    init: Path | None = None,
+    learning_rate: float = LEARNING_RATE,
     max_steps: int | None = None,
     stop_at: int | None = None,
     bf16: bool = True,
@@ -124,19 +126,22 @@ def train(
 ) -> Any:
     """One epoch over ``features`` (or ``max_steps``), with a checkpoint every
     ``checkpoint_minutes`` to resume from (a run started again with the same ``out`` resumes).
+    ``init`` starts from the weights of an earlier run's ``reader.pt`` (a second pass).
     ``stop_at`` stops after that step with a checkpoint, as a killed run would, and returns
     None."""
     import torch
 
     torch.manual_seed(seed)
     model = build_model(base)
+    if init is not None:
+        model.load_state_dict(torch.load(init, weights_only=True))
     plan = batches(features, BATCH_SIZE, seed)
     total = len(plan) if max_steps is None else min(max_steps, len(plan))
     decay = [p for n, p in model.named_parameters() if p.ndim > 1]
     rest = [p for n, p in model.named_parameters() if p.ndim <= 1]
     optimizer = torch.optim.AdamW(
         [{"params": decay, "weight_decay": WEIGHT_DECAY}, {"params": rest, "weight_decay": 0.0}],
-        lr=LEARNING_RATE,
+        lr=learning_rate,
     )
     warmup = max(1, int(total * WARMUP))
     schedule = torch.optim.lr_scheduler.LambdaLR(
@@ -256,6 +261,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=Path("build/reader"))
     parser.add_argument("--seed", type=int, default=SEED)
     parser.add_argument("--scale", type=float, default=1.0, help="shrink the data (for a trial)")
+    parser.add_argument(
+        "--init", type=Path, default=None,
+        help="start from this reader.pt of an earlier pass instead of the bare encoder",
+    )  # fmt: skip
+    parser.add_argument("--learning-rate", type=float, default=LEARNING_RATE)
     parser.add_argument("--max-steps", type=int, default=None)
     parser.add_argument("--no-bf16", action="store_true")
     parser.add_argument(
@@ -294,7 +304,14 @@ def main(argv: list[str] | None = None) -> None:
     gc.collect()
     gc.freeze()  # what is left lives to the end: the collector need not walk it again
     model = train(
-        features, base, args.out, seed=args.seed, max_steps=args.max_steps, bf16=not args.no_bf16
+        features,
+        base,
+        args.out,
+        seed=args.seed,
+        init=args.init,
+        learning_rate=args.learning_rate,
+        max_steps=args.max_steps,
+        bf16=not args.no_bf16,
     )
     args.out.mkdir(parents=True, exist_ok=True)
     torch.save(model.state_dict(), args.out / "reader.pt")
@@ -305,6 +322,8 @@ def main(argv: list[str] | None = None) -> None:
             {
                 "base": DEFAULT_MODEL,
                 "seed": args.seed,
+                "init": None if args.init is None else str(args.init),
+                "learning_rate": args.learning_rate,
                 "scale": args.scale,
                 "examples": n_examples,
                 "ingredients": ingredients,
