@@ -9,7 +9,7 @@ the chat answers: ``Ready: http://127.0.0.1:7860 (1 document, 12 passages)``.
 from __future__ import annotations
 
 from qa import load_index
-from qa.cli import ready_line, setup_logging
+from qa.cli import print_ready, setup_logging
 from qa.web import build_demo, launch
 
 setup_logging()
@@ -18,10 +18,5 @@ index = load_index()
 demo = build_demo(index)
 
 
-def print_ready(url: str) -> None:
-    counts = index.manifest.counts
-    print(ready_line(url, counts.documents, counts.chunks), flush=True)
-
-
 if __name__ == "__main__":
-    launch(demo, on_ready=print_ready)
+    launch(demo, on_ready=lambda url: print_ready(url, index))

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from qa.errors import QAError
-from qa.render import plural
+from qa.render import CLOSEST_SAYS, UNSURE, citation, plural
 from qa.retrieval import DEFAULT_K, MODES
 from qa.store import INDEX_TYPES
 from qa.types import Answer
@@ -172,23 +172,12 @@ def answer_text(answer: Answer) -> str:
     if not answer.abstained and answer.text is not None:
         lines = [answer.text]
     elif answer.closest is not None:
-        from qa.render import CLOSEST_SAYS, UNSURE
-
         lines = [f"{UNSURE} {CLOSEST_SAYS}", answer.closest.text]
     else:
         lines = [NOT_FOUND]
     lines.append("")
     for passage in answer.citations:
-        where = ", ".join(
-            part
-            for part in (
-                passage.title,
-                passage.section and f"section {passage.section!r}",
-                passage.page and f"page {passage.page}",
-                f"chars {passage.start}-{passage.end}",
-            )
-            if part
-        )
+        where = citation(passage.title, passage.section, passage.page, passage.start, passage.end)
         lines.append(f"[{passage.rank}] {where}")
     return "\n".join(lines)
 
@@ -212,8 +201,8 @@ def answer_dict(answer: Answer) -> dict[str, Any]:
     earlier versions was, so ``qa ask --json`` prints what it printed before.
     """
     data = answer.to_dict()
-    for citation, passage in zip(data["citations"], answer.citations, strict=True):
-        citation["metadata"] = passage.metadata
+    for cited, passage in zip(data["citations"], answer.citations, strict=True):
+        cited["metadata"] = passage.metadata
     if answer.closest is not None:
         data["closest"]["citation"]["metadata"] = answer.closest.citation.metadata
     return data
@@ -247,11 +236,12 @@ def _eval(args: argparse.Namespace) -> int:
 def _serve(args: argparse.Namespace) -> int:
     from qa.web import serve
 
-    serve(host=args.host, port=args.port, on_ready=_print_ready)
+    serve(host=args.host, port=args.port, on_ready=print_ready)
     return 0
 
 
-def _print_ready(url: str, index: Index) -> None:
+def print_ready(url: str, index: Index) -> None:
+    """Print the one line that says the chat at ``url`` answers, with what it answers from."""
     counts = index.manifest.counts
     print(ready_line(url, counts.documents, counts.chunks), flush=True)
 

@@ -286,12 +286,9 @@ def to_documents(items: Iterable[Any], corpus_dir: Path | None = None) -> list[D
         elif isinstance(item, str):
             if not item.strip():
                 raise ValueError("Cannot add an empty text: a document needs words")
-            text = _normalise_newlines(item)
-            name = f"python:{_text_hash(text)}"
-            title = _first_line_title(text)
-            documents.append(
-                Document(id=name, title=title or name, text=text, sections=find_headings(text))
-            )
+            text = _normalise_newlines(scrub_surrogates(item))
+            record = {"text": text, "title": _first_line_title(text)}
+            documents.append(record_document(record, f"python:{_text_hash(text)}"))
         else:
             raise TypeError(
                 f"Cannot add {type(item).__name__} {_clip(item)}: give a pathlib.Path, a "

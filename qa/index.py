@@ -38,8 +38,11 @@ class Index:
     def _state(self, stored: store.Stored) -> None:
         """Point this index at ``stored``: one assignment, so a query in another thread sees
         the old generation or the new one, never a mix."""
-        by_id = {document.id: row for row, document in enumerate(stored.documents)}
-        self._stored, self._by_id = stored, by_id
+        self._view = (stored, {document.id: row for row, document in enumerate(stored.documents)})
+
+    @property
+    def _stored(self) -> store.Stored:
+        return self._view[0]
 
     @property
     def path(self) -> Path:
@@ -58,6 +61,7 @@ class Index:
 
     @property
     def documents(self) -> list[Document]:
+        """The indexed documents, in the order of the chunks' document rows."""
         return self._stored.documents
 
     @property
@@ -98,8 +102,9 @@ class Index:
 
     def document(self, doc_id: str) -> Document:
         """The document with id ``doc_id``."""
+        stored, by_id = self._view
         try:
-            return self.documents[self._by_id[doc_id]]
+            return stored.documents[by_id[doc_id]]
         except KeyError:
             raise KeyError(
                 f"No document {doc_id!r} in this index; see Index.documents for the ids"
@@ -163,8 +168,9 @@ class Index:
 
     def chunk_passage(self, row: int) -> Passage:
         """Chunk ``row`` as a passage (unranked)."""
-        doc_row, start, end = (int(v) for v in self.chunks[row])
-        return passages.passage(self.documents[doc_row], start, end, score=0.0, rank=1,
+        stored = self._stored
+        doc_row, start, end = (int(v) for v in stored.chunks[row])
+        return passages.passage(stored.documents[doc_row], start, end, score=0.0, rank=1,
                                 chunks=[row])  # fmt: skip
 
     # -- answers -----------------------------------------------------------------------------

@@ -14,8 +14,11 @@ Every piece of document text is untrusted: it is escaped with ``html.escape`` he
 - ``highlight``: a text with the answer sentence and the exact span marked;
 - ``snippet``, ``citation``, ``where``, ``plural``: plain text (a clipped text, a citation line,
   a place, a count of things);
-- ``quote``, ``not_found``, ``sources``, ``passage_head``: the blocks of a reply and of the
-  sources panel;
+- ``holding``, ``marker``, ``source_label``, ``cited_at``, ``located``, ``short``: which
+  passages hold a text, and how a passage or a place is named;
+- ``quote``, ``unsure``, ``not_found``, ``sources``, ``passage_head``: the blocks of a reply and
+  of the sources panel; ``answer_quote`` and ``answer_sources`` put them together for an answer
+  (read through the ``Answered`` protocol, which ``qa.Answer`` satisfies);
 - ``passages_table``, ``figures_table``, ``notebook``: the notebook displays, self-contained
   (a small ``<style>``).
 """
@@ -63,6 +66,42 @@ class Cited(Protocol):
     def section(self) -> str | None: ...
     @property
     def page(self) -> int | None: ...
+
+
+class Quoted(Protocol):
+    """What rendering reads of an abstention's closest candidate: the fields of a ``qa.Quote``."""
+
+    @property
+    def text(self) -> str: ...
+    @property
+    def start(self) -> int: ...
+    @property
+    def span(self) -> tuple[int, int] | None: ...
+    @property
+    def score(self) -> float: ...
+    @property
+    def citation(self) -> Cited: ...
+
+
+class Answered(Protocol):
+    """What rendering reads of an answer: the fields of a ``qa.Answer``."""
+
+    @property
+    def text(self) -> str | None: ...
+    @property
+    def doc_id(self) -> str | None: ...
+    @property
+    def start(self) -> int | None: ...
+    @property
+    def end(self) -> int | None: ...
+    @property
+    def span(self) -> tuple[int, int] | None: ...
+    @property
+    def score(self) -> float: ...
+    @property
+    def citations(self) -> Sequence[Cited]: ...
+    @property
+    def closest(self) -> Quoted | None: ...
 
 
 P = TypeVar("P", bound=Cited)
@@ -294,6 +333,31 @@ def sources(
         f'<div class="qa-sources"><p class="qa-sources-head">{esc(head)}</p>'
         f'<ol class="qa-passages">{"".join(items)}</ol></div>'
     )
+
+
+def answer_quote(answer: Answered) -> str | None:
+    """The head of a reply: the answer's sentence quoted (``quote``), or an abstention's closest
+    candidate (``unsure``); None for an abstention without one, which each display words its
+    own way."""
+    if answer.text is not None and answer.start is not None:
+        held = holding(answer.doc_id, answer.start, answer.end, answer.citations)
+        return quote(answer.text, answer.start, answer.span, held, answer.score)
+    if answer.closest is not None:
+        c = answer.closest
+        return unsure(c.text, c.start, c.span, c.citation, c.score)
+    return None
+
+
+def answer_sources(answer: Answered) -> str:
+    """``sources`` of an answer's citations: headed "Sources" with the sentence highlighted in
+    the passages that hold it, or "Possibly related passages" for an abstention."""
+    answered = answer.text is not None
+    held = holding(answer.doc_id, answer.start, answer.end, answer.citations) if answered else []
+    sentence = None
+    if answer.start is not None and answer.end is not None:
+        sentence = (answer.start, answer.end)
+    head = "Sources" if answered else "Possibly related passages"
+    return sources(answer.citations, sentence, answer.span, held, head=head)
 
 
 def located(doc_id: str, start: int, end: int) -> str:

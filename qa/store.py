@@ -125,6 +125,10 @@ def read_documents(index_dir: Path) -> list[Document]:
     folder = live_folder(index_dir)
     if folder is None:
         raise IndexNotFoundError(f"No index in {index_dir}; build one with 'qa build'.")
+    return _read_documents(folder)
+
+
+def _read_documents(folder: Path) -> list[Document]:
     try:
         lines = (folder / DOCUMENTS).read_text(encoding="utf-8").splitlines()
         return [_document_from_record(json.loads(line)) for line in lines]
@@ -239,15 +243,15 @@ def _save_faiss_search(folder: Path, search: FaissSearch) -> None:
 
 def load(index_dir: Path, *, verify: bool = True) -> Stored:
     """Load the live index of ``index_dir``, checking every file against the manifest."""
-    manifest = read_manifest(index_dir)
-    folder = live_folder(index_dir)
+    folder = live_folder(index_dir)  # once: every file below comes from this generation
+    manifest = None if folder is None else manifest_file.read(folder)
     if manifest is None or folder is None:
         raise IndexNotFoundError(
             f"No index in {index_dir}; build one with 'qa build' (or qa.build_index())."
         )
     if verify:
         _verify(folder, manifest)
-    documents = read_documents(index_dir)
+    documents = _read_documents(folder)
     try:
         chunks = np.load(folder / CHUNKS, allow_pickle=False)
         keys = np.load(folder / KEYS, allow_pickle=False) if (folder / KEYS).is_file() else None

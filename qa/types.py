@@ -338,25 +338,12 @@ class Answer:
         quotes its closest candidate, when it has one."""
         from qa import render
 
-        held = (
-            []
-            if self.abstained
-            else render.holding(self.doc_id, self.start, self.end, self.citations)
-        )
         parts = [f'<p class="qa-question">Q: {render.inline(self.question)}</p>']
-        if self.text is not None and self.start is not None:
-            parts.append(render.quote(self.text, self.start, self.span, held, self.score))
-        elif self.closest is not None:
-            c = self.closest
-            parts.append(render.unsure(c.text, c.start, c.span, c.citation, c.score))
-        else:
-            parts.append(render.not_found(self.score, related=bool(self.citations)))
+        parts.append(
+            render.answer_quote(self) or render.not_found(self.score, related=bool(self.citations))
+        )
         if self.citations:
-            sentence = None
-            if self.start is not None and self.end is not None:
-                sentence = (self.start, self.end)
-            head = "Possibly related passages" if self.abstained else "Sources"
-            parts.append(render.sources(self.citations, sentence, self.span, held, head=head))
+            parts.append(render.answer_sources(self))
         return render.notebook('<div class="qa-reply">' + "".join(parts) + "</div>")
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
@@ -133,13 +132,12 @@ def test_documents_given_from_python(tmp_path: Path) -> None:
     records = to_documents([corpus / "animals.jsonl"], corpus)
     assert [d.id for d in records] == ["bees-1", "owls-1"]
     text, again = to_documents([PENGUINS, PENGUINS])
-    assert (
-        text.id == again.id
-        and text.id.startswith("python:")
-        and text.title == ("Penguins of Antarctica")
-    )
+    assert text.id == again.id and text.id.startswith("python:")
+    assert text.title == "Penguins of Antarctica" and text.source == text.id  # its path filter
     (record,) = to_documents([{"text": "Just text."}])
     assert record.id.startswith("python:") and record.metadata == {}
+    (scrubbed,) = to_documents(["Lone \ud800 surrogate."])  # no UTF-8 file could hold it
+    assert scrubbed.text == "Lone \ufffd surrogate."
     for bad, message in [
         ("   ", "empty text"),
         ({"title": "no text"}, "Cannot add the record"),
@@ -154,4 +152,3 @@ def test_documents_given_from_python(tmp_path: Path) -> None:
         to_documents([tmp_path / "data.csv"])
     with pytest.raises(TypeError, match=r"pathlib\.Path, a string"):
         to_documents([42])
-    assert json.loads(json.dumps(CATS))  # the dict form is the corpus JSONL record

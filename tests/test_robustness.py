@@ -545,7 +545,7 @@ def test_a_corpus_with_junk_files_builds_and_answers(
         "Skipping empty.md: no text in it",
         "Skipping blank.html: no text in it",
         "Skipping bom only.txt: no text in it",
-        "Skipping records.jsonl line 1: no text in it",
+        "Skipping records.jsonl line 1: ValueError: no text in it",
         "Skipping records.jsonl line 2: TypeError",
     ):
         assert warning in caplog.text

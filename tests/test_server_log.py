@@ -5,7 +5,6 @@ traceback, and the client still gets the message. A real server (``python app.py
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -67,10 +66,6 @@ def test_a_good_question_logs_nothing(web_app: WebApp, client: Any) -> None:
 # --- the endpoint over any ask -------------------------------------------------------------------
 
 
-def endpoint_over(ask: Callable[[str], Answer]) -> Callable[[Any], dict[str, Any]]:
-    return ask_endpoint(ask)
-
-
 def refuse(question: str) -> Answer:
     raise EmptyQuestionError(EMPTY)
 
@@ -81,7 +76,7 @@ def test_the_endpoint_refuses_a_library_user_error_as_a_gradio_error(
     import gradio as gr
 
     with caplog.at_level(logging.WARNING, logger="qa.web"), pytest.raises(gr.Error) as raised:
-        endpoint_over(refuse)("   ")
+        ask_endpoint(refuse)("   ")
     assert (raised.value.message, raised.value.print_exception) == (EMPTY, False)
     assert [(r.levelname, r.getMessage()) for r in caplog.records] == [
         ("WARNING", f"Refused a question: {EMPTY}")
@@ -104,7 +99,7 @@ def test_the_endpoint_refuses_what_is_not_a_question_without_asking(
         return found()
 
     with caplog.at_level(logging.WARNING, logger="qa.web"), pytest.raises(gr.Error) as raised:
-        endpoint_over(ask)(question)
+        ask_endpoint(ask)(question)
     assert message in raised.value.message and raised.value.print_exception is False
     assert asked == []
     assert len(caplog.records) == 1
@@ -115,9 +110,9 @@ def test_the_endpoint_leaves_a_real_bug_to_gradio(caplog: pytest.LogCaptureFixtu
         raise RuntimeError("the index broke")
 
     with caplog.at_level(logging.WARNING, logger="qa.web"), pytest.raises(RuntimeError):
-        endpoint_over(broken)("Who owns the farm?")
+        ask_endpoint(broken)("Who owns the farm?")
     assert caplog.records == []  # Gradio prints its traceback: a real bug should be seen
 
 
 def test_the_endpoint_answers_a_good_question() -> None:
-    assert endpoint_over(lambda q: found())("How much did NAIO get?")["answer"] == found().text
+    assert ask_endpoint(lambda q: found())("How much did NAIO get?")["answer"] == found().text

@@ -40,6 +40,10 @@ def parser() -> argparse.ArgumentParser:
     what_if = parser.add_argument_group(
         "what if", "build the product's index with other settings than qa.store's (patched in)"
     )
+    what_if.add_argument(
+        "--index-type", choices=store.INDEX_TYPES, default="auto",
+        help="store.make_faiss_index's index_type (qa's default: auto)",
+    )  # fmt: skip
     what_if.add_argument("--hnsw-threshold", type=int, help="store.HNSW_THRESHOLD")
     what_if.add_argument("--hnsw-m", type=int, help="store.HNSW_M")
     what_if.add_argument("--ef-construction", type=int, help="store.HNSW_EF_CONSTRUCTION")
@@ -116,6 +120,7 @@ def main(argv: list[str] | None = None) -> int:
         "seed": args.seed,
         "vectors": args.vectors,
         "hnsw_threshold": store.HNSW_THRESHOLD,
+        "index_type": args.index_type,
         "patched": patched,
         "load_average_start": load_average(),
     }

@@ -1,9 +1,9 @@
 """The scale bench's dense part: the FAISS index qa builds, at the bench's size.
 
-``qa.store.make_faiss_index`` (exact ``IndexFlatIP`` below ``store.HNSW_THRESHOLD`` chunks,
-``IndexHNSWSQ`` at and above it; its figures here are the index's own, before the exact re-rank
-qa's search adds: ``bench/index_types.py`` measures that search, type by type) -> build time
-and memory; ``faiss.write_index`` (what ``store.save`` does) ->
+``qa.store.make_faiss_index`` (``--index-type``; qa's ``auto``: exact ``IndexFlatIP`` below
+``store.HNSW_THRESHOLD`` chunks, ``IndexHNSWSQ`` at and above it, whose figures here are the
+index's own, before the exact re-rank qa's search adds: ``bench/index_types.py`` measures that
+search, type by type) -> build time and memory; ``faiss.write_index`` (what ``store.save`` does) ->
 size on disk; ``faiss.read_index`` (what ``store.load`` does) in a fresh process, with the file's
 pages evicted first (cold) and then again from the page cache (warm), plain and with
 ``faiss.IO_FLAG_MMAP_IFC`` -> load time and resident memory (``bench.scale.probe``);
@@ -86,7 +86,9 @@ def dense(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     gc.collect()
 
     if "product" not in args.skip:
-        figures["product"] = product_index(vectors, queries, exact, args.ef, workdir)
+        figures["product"] = product_index(
+            vectors, queries, exact, args.ef, workdir, args.index_type
+        )
     if args.ivf:
         nlist = args.ivf_nlist or int(4 * np.sqrt(n))
         with step("IndexIVFFlat, for comparison") as timing:
@@ -134,14 +136,19 @@ def flat_latencies(vectors: np.ndarray, queries: np.ndarray) -> list[dict[str, A
 
 
 def product_index(
-    vectors: np.ndarray, queries: np.ndarray, exact: np.ndarray, ef: list[int], workdir: Path
+    vectors: np.ndarray,
+    queries: np.ndarray,
+    exact: np.ndarray,
+    ef: list[int],
+    workdir: Path,
+    index_type: str = store.DEFAULT_INDEX_TYPE,
 ) -> dict[str, Any]:
-    """The index ``store.make_faiss_index`` builds, characterised."""
+    """The index ``store.make_faiss_index`` builds for ``index_type``, characterised."""
     gc.collect()
     reset_peak()
     before = rss()
     with step(f"store.make_faiss_index on {len(vectors):,} vectors") as timing:
-        index, params = store.make_faiss_index(vectors)
+        index, params = store.make_faiss_index(vectors, index_type)
     after = rss()
     product: dict[str, Any] = {
         "params": params,

@@ -52,7 +52,7 @@ def milvus_store(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     figures: dict[str, Any] = {}
 
     with step(f"FAISS store: store.make_faiss_index on {n:,} vectors") as timing:
-        index, params = store.make_faiss_index(vectors)
+        index, params = store.make_faiss_index(vectors, args.index_type)
     faiss.write_index(index, str(workdir / store.VECTORS))
     dense_figures = dense_latencies(index, queries, K, count)
     _, found = index.search(queries, K)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from qa.types import Answer, Passage, Quote
+from qa.types import Answer
 
 
 def answer_to_json(answer: Answer) -> dict[str, Any]:
@@ -19,25 +19,13 @@ def answer_to_json(answer: Answer) -> dict[str, Any]:
     Keys: ``question``, ``answer`` (the sentence, or None when abstaining), ``abstained``,
     ``score``, ``doc_id``, ``start``, ``end`` (where the sentence lies, or None), ``span``
     (``{"start", "end"}`` of the exact answer in document ``doc_id``, or None), ``citations``
-    (each ``passage_to_json``) and ``closest`` (``quote_to_json`` of the candidate an abstention
-    was not sure of, or None).
+    (each ``Passage.to_dict()``: ``rank``, ``doc_id``, ``title``, ``section`` and ``page``
+    (None when unknown), ``start``, ``end``, ``text`` (the passage quoted) and ``score``) and
+    ``closest`` (``Quote.to_dict()`` of the candidate an abstention was not sure of: ``text``,
+    ``span``, ``span_text``, ``score``, ``doc_id``, ``start``, ``end`` and its ``citation``; or
+    None).
     """
     return answer.to_dict()
-
-
-def passage_to_json(passage: Passage) -> dict[str, Any]:
-    """A cited passage as JSON, ``Passage.to_dict()``: ``rank``, ``doc_id``, ``title``,
-    ``section`` and ``page`` (None when unknown), ``start``, ``end`` (character offsets in the
-    document), ``text`` (the passage quoted, ``document.text[start:end]``) and ``score``."""
-    return passage.to_dict()
-
-
-def quote_to_json(quote: Quote) -> dict[str, Any]:
-    """An abstention's closest candidate as JSON, ``Quote.to_dict()``: ``text`` (the sentence),
-    ``span`` (``{"start", "end"}``), ``span_text``, ``score``, ``doc_id``, ``start``, ``end``
-    (document offsets, as in ``answer_to_json``) and ``citation`` (``passage_to_json`` of the
-    passage that holds it)."""
-    return quote.to_dict()
 
 
 def ask_endpoint(ask: Callable[[str], Answer]) -> Callable[[str], dict[str, Any]]:

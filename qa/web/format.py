@@ -13,9 +13,12 @@ never fetched.
 - ``format_sources``: the sources panel (every cited passage, the answer highlighted in the
   passages that hold it);
 - ``format_question``: the user's bubble;
-- ``highlight``, ``holders``, ``where``, ``snippet``: the pieces they are made of. All but
-  ``holders`` live in ``qa.render``, which the notebook displays of results
-  (``Answer._repr_html_`` and the others) share, so both highlight the same way.
+- ``holders``: the cited passages that hold an answer's sentence.
+
+The blocks come from ``qa.render`` (``answer_quote``, ``answer_sources`` and their pieces),
+which the notebook displays of results (``Answer._repr_html_`` and the others) share, so both
+quote and highlight the same way; ``highlight``, ``where`` and ``snippet`` are re-exported
+from there.
 """
 
 from __future__ import annotations
@@ -24,17 +27,16 @@ from qa.render import (
     CLOSEST_SAYS,
     SNIPPET_CHARS,
     UNSURE,
+    answer_quote,
+    answer_sources,
     esc,
     highlight,
     holding,
     inline,
     marker,
     not_found,
-    quote,
     snippet,
     source_label,
-    sources,
-    unsure,
     where,
 )
 from qa.types import Answer, Passage
@@ -77,13 +79,7 @@ def format_answer(answer: Answer, *, asked: str | None = None) -> str:
     parts = []
     if asked is not None and asked.strip() != answer.question.strip():
         parts.append(f'<p class="qa-note">Follow-up, asked as: “{inline(answer.question)}”</p>')
-    if not answer.abstained and answer.text is not None and answer.start is not None:
-        parts.append(quote(answer.text, answer.start, answer.span, holders(answer), answer.score))
-    elif answer.closest is not None:
-        c = answer.closest
-        parts.append(unsure(c.text, c.start, c.span, c.citation, c.score))
-    else:
-        parts.append(_format_abstention(answer))
+    parts.append(answer_quote(answer) or _format_abstention(answer))
     return '<div class="qa-reply">' + "".join(parts) + "</div>"
 
 
@@ -114,17 +110,7 @@ def format_sources(answer: Answer | None) -> str:
         )
     if not answer.citations:
         return '<div class="qa-sources qa-empty">No passage was retrieved.</div>'
-    found = not answer.abstained and answer.start is not None and answer.end is not None
-    sentence = None
-    if answer.start is not None and answer.end is not None:
-        sentence = (answer.start, answer.end)
-    return sources(
-        answer.citations,
-        sentence,
-        answer.span,
-        holders(answer),
-        head="Sources" if found else "Possibly related passages",
-    )
+    return answer_sources(answer)
 
 
 def format_question(question: str) -> str:
