@@ -126,14 +126,19 @@ def train(
 ) -> Any:
     """One epoch over ``features`` (or ``max_steps``), with a checkpoint every
     ``checkpoint_minutes`` to resume from (a run started again with the same ``out`` resumes).
-    ``init`` starts from the weights of an earlier run's ``reader.pt`` (a second pass).
+    ``init`` starts from the weights of an earlier run's ``reader.pt``, or of a shipped
+    ``reader.onnx`` dequantised (a second pass).
     ``stop_at`` stops after that step with a checkpoint, as a killed run would, and returns
     None."""
     import torch
 
     torch.manual_seed(seed)
     model = build_model(base)
-    if init is not None:
+    if init is not None and init.suffix == ".onnx":
+        from training.onnx_init import state_dict_from_onnx
+
+        model.load_state_dict(state_dict_from_onnx(init, model))
+    elif init is not None:
         model.load_state_dict(torch.load(init, weights_only=True))
     plan = batches(features, BATCH_SIZE, seed)
     total = len(plan) if max_steps is None else min(max_steps, len(plan))
@@ -263,7 +268,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--scale", type=float, default=1.0, help="shrink the data (for a trial)")
     parser.add_argument(
         "--init", type=Path, default=None,
-        help="start from this reader.pt of an earlier pass instead of the bare encoder",
+        help="start from an earlier pass's reader.pt or a shipped reader.onnx, not the encoder",
     )  # fmt: skip
     parser.add_argument("--learning-rate", type=float, default=LEARNING_RATE)
     parser.add_argument("--max-steps", type=int, default=None)
