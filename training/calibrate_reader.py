@@ -565,12 +565,11 @@ def write_card(
         "heads": "span: Linear(384, 2) per token; answer: Linear(384, 1) on [CLS]",
         "windows": f"{config['max_tokens']} tokens (question + passage), overlap "
         f"{config['stride']} tokens, answers up to {config['max_answer_tokens']} tokens",
-        "command": "`make train-reader` (`python -m training.train_reader`, then "
-        "`python -m training.calibrate_reader`)",
+        "command": "`make train-reader` (`python -m training.train_reader`, a second pass "
+        "if the Makefile says so, then `python -m training.calibrate_reader`)",
         "seed": str(training["seed"]),
-        "training": f"{training['examples']:,} examples, {training['windows']:,} windows "
-        f"({training['windows_with_answer']:,} with the answer), one epoch, batch 32, AdamW "
-        f"lr 1e-4, bf16 autocast, {training['minutes']} min on 2 CPU cores",
+        "training": _pass(training),
+        **({"first pass": _pass(training["first_pass"])} if training.get("first_pass") else {}),
         "decision": "logistic over "
         + ", ".join(config["decision"]["features"])
         + f"; fitted on {summary['calibration rows']}",
@@ -591,6 +590,17 @@ def write_card(
         tradeoff=tradeoff,
     )
     (folder / "README.md").write_text(card)
+
+
+def _pass(training: dict[str, Any]) -> str:
+    """One training pass, as its ``training.json`` recorded it."""
+    start = f"from `{training['init']}`, " if training.get("init") else ""
+    return (
+        f"{start}{training['examples']:,} examples, {training['windows']:,} windows "
+        f"({training['windows_with_answer']:,} with the answer), seed {training['seed']}, "
+        f"{training['steps']:,} steps of batch 32, AdamW lr {training['learning_rate']:g}, "
+        f"bf16 autocast, {training['minutes']} min on 2 CPU cores"
+    )
 
 
 def _cell(value: Any) -> str:

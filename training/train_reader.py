@@ -328,6 +328,8 @@ def main(argv: list[str] | None = None) -> None:
                 "base": DEFAULT_MODEL,
                 "seed": args.seed,
                 "init": None if args.init is None else str(args.init),
+                # What the pass it started from recorded, for the model card.
+                "first_pass": _training_record(args.init),
                 "learning_rate": args.learning_rate,
                 "scale": args.scale,
                 "examples": n_examples,
@@ -346,6 +348,12 @@ def main(argv: list[str] | None = None) -> None:
         + "\n"
     )
     logger.info("Wrote %s in %.1f min", path, minutes)
+
+
+def _training_record(init: Path | None) -> dict[str, Any] | None:
+    """The ``training.json`` beside ``init`` (an earlier pass's output), if it has one."""
+    record = None if init is None else init.parent / "training.json"
+    return json.loads(record.read_text()) if record is not None and record.is_file() else None
 
 
 if __name__ == "__main__":
