@@ -565,8 +565,9 @@ def write_card(
         "heads": "span: Linear(384, 2) per token; answer: Linear(384, 1) on [CLS]",
         "windows": f"{config['max_tokens']} tokens (question + passage), overlap "
         f"{config['stride']} tokens, answers up to {config['max_answer_tokens']} tokens",
-        "command": "`make train-reader` (`python -m training.train_reader`, a second pass "
-        "if the Makefile says so, then `python -m training.calibrate_reader`)",
+        "command": "`make train-reader` (`python -m training.train_reader`"
+        + (", again from that pass's `reader.onnx`" if training.get("first_pass") else "")
+        + ", then `python -m training.calibrate_reader`)",
         "seed": str(training["seed"]),
         "training": _pass(training),
         **({"first pass": _pass(training["first_pass"])} if training.get("first_pass") else {}),
