@@ -565,9 +565,12 @@ def write_card(
         "heads": "span: Linear(384, 2) per token; answer: Linear(384, 1) on [CLS]",
         "windows": f"{config['max_tokens']} tokens (question + passage), overlap "
         f"{config['stride']} tokens, answers up to {config['max_answer_tokens']} tokens",
-        "command": "`make train-reader` (`python -m training.train_reader`"
-        + (", again from that pass's `reader.onnx`" if training.get("first_pass") else "")
-        + ", then `python -m training.calibrate_reader`)",
+        # A second pass is run by hand (the training row says from what), not by the Makefile.
+        "command": "`python -m training.train_reader`, again with `--init`, then "
+        "`python -m training.calibrate_reader`"
+        if training.get("first_pass")
+        else "`make train-reader` (`python -m training.train_reader`, then "
+        "`python -m training.calibrate_reader`)",
         "seed": str(training["seed"]),
         "training": _pass(training),
         **({"first pass": _pass(training["first_pass"])} if training.get("first_pass") else {}),
